@@ -10,9 +10,9 @@ namespace mos::common {
                               std::source_location where = std::source_location::current());
 }  // namespace mos::common
 
-#define MOS_ASSERT(cond, msg)                        \
-  do {                                               \
-    if (!(cond)) [[unlikely]] {                      \
-      ::mos::common::assert_fail(#cond, (msg));      \
-    }                                                \
+#define MOS_ASSERT(cond, msg)                   \
+  do {                                          \
+    if (!(cond)) [[unlikely]] {                 \
+      ::mos::common::assert_fail(#cond, (msg)); \
+    }                                           \
   } while (0)

@@ -17,6 +17,7 @@ namespace mos::common {
 struct NodeEntry {
   std::string name;     // unique within its cluster: [A-Za-z0-9._-]{1,63}
   std::string address;  // IPv4 or IPv6 literal (no host names: no DNS at run time)
+  // (stored as inet_ntop spells it: "FD00:0::2" in the file is "fd00::2" here)
   std::uint16_t peer_port = 0;  // defaults to cluster.peer_port
   // Optional relative speed hint (1.0 = reference); 0 = measure at start.
   double speed = 0.0;
@@ -24,17 +25,17 @@ struct NodeEntry {
 
 struct PartnerCluster {
   std::string name;
-  int priority = 0;  // smaller = more important; 0 is the local cluster's own
-  bool may_come_in = true;  // their guests may run here
-  bool may_go_out = true;   // our bodies may run there
+  int priority = 0;              // smaller = more important; 0 is the local cluster's own
+  bool may_come_in = true;       // their guests may run here
+  bool may_go_out = true;        // our bodies may run there
   std::uint32_t max_guests = 0;  // 0 = no limit
   std::vector<NodeEntry> nodes;
 };
 
 struct GossipConfig {
-  double period_s = 1.0;           // one gossip round per period
-  std::uint32_t window = 20;       // youngest entries sent per message
-  double down_after_s = 0.0;       // age bound after which a node is down; 0 = derived
+  double period_s = 1.0;      // one gossip round per period
+  std::uint32_t window = 20;  // youngest entries sent per message
+  double down_after_s = 0.0;  // age bound after which a node is down; 0 = derived
 };
 
 struct Config {
@@ -68,15 +69,19 @@ struct Config {
 // Parses and validates `path`. The error string is one line, ready to print.
 std::expected<Config, std::string> load_config(const std::filesystem::path& path);
 
-// Same, from text already in memory (`source_name` is used in messages only).
-// The secret file is still read from disk.
+// Same, from text already in memory. `source_name` names the file in messages,
+// and a relative secret_file is taken relative to its directory. The secret
+// file is still read from disk.
 std::expected<Config, std::string> parse_config(std::string_view text,
-                                                 const std::filesystem::path& source_name);
+                                                const std::filesystem::path& source_name);
 
 // Reads a shared-secret file: must be a regular file, not readable or
 // writable by "other", at least kMinSecretBytes long after stripping one
 // trailing newline.
 inline constexpr std::size_t kMinSecretBytes = 16;
+// Longer files are refused: a secret is a line of random text, and anything
+// bigger is almost certainly the wrong file.
+inline constexpr std::size_t kMaxSecretBytes = 64 * 1024;
 std::expected<std::string, std::string> load_secret(const std::filesystem::path& path);
 
 }  // namespace mos::common

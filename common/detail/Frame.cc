@@ -41,13 +41,16 @@ FrameStatus parse_frame_header(std::span<const std::uint8_t> b, FrameHeader& out
   if (n >= 2 && b[1] != kFrameMagic1) return FrameStatus::kBadMagic;
   if (n >= 3 && b[2] != kWireVersion) return FrameStatus::kBadVersion;
   if (n >= 4 && b[3] != 0) return FrameStatus::kBadReserved;
+  if (n >= 6 && b[4] == 0 && b[5] == 0) return FrameStatus::kBadType;
+  if ((n >= 7 && b[6] != 0) || (n >= 8 && b[7] != 0)) return FrameStatus::kBadReserved;
+  // Missing low length bytes count as 0: the smallest the length can become.
+  std::uint32_t len = 0;
+  for (std::size_t i = 8; i < kFrameHeaderSize; ++i) {
+    len = (len << 8) | (i < n ? b[i] : 0u);
+  }
+  if (n > 8 && (len > max_payload || len > kMaxFramePayload)) return FrameStatus::kOversized;
   if (n < kFrameHeaderSize) return FrameStatus::kNeedMore;
   const std::uint16_t type = static_cast<std::uint16_t>((b[4] << 8) | b[5]);
-  if (type == 0) return FrameStatus::kBadType;
-  if (b[6] != 0 || b[7] != 0) return FrameStatus::kBadReserved;
-  const std::uint32_t len = (std::uint32_t{b[8]} << 24) | (std::uint32_t{b[9]} << 16) |
-                            (std::uint32_t{b[10]} << 8) | std::uint32_t{b[11]};
-  if (len > max_payload || len > kMaxFramePayload) return FrameStatus::kOversized;
   out.version = b[2];
   out.type = type;
   out.length = len;

@@ -19,27 +19,41 @@ std::string g_tag;  // guarded by g_mu
 
 const char* level_name(LogLevel l) {
   switch (l) {
-    case LogLevel::kError: return "ERROR";
-    case LogLevel::kWarn: return "WARN";
-    case LogLevel::kInfo: return "INFO";
-    case LogLevel::kDebug: return "DEBUG";
-    case LogLevel::kTrace: return "TRACE";
+    case LogLevel::kError:
+      return "ERROR";
+    case LogLevel::kWarn:
+      return "WARN";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kDebug:
+      return "DEBUG";
+    case LogLevel::kTrace:
+      return "TRACE";
   }
   return "?";
 }
 }  // namespace
 
 std::optional<LogLevel> parse_log_level(std::string_view s) {
-  if (s == "error") return LogLevel::kError;
-  if (s == "warn" || s == "warning") return LogLevel::kWarn;
-  if (s == "info") return LogLevel::kInfo;
-  if (s == "debug") return LogLevel::kDebug;
-  if (s == "trace") return LogLevel::kTrace;
+  if (s == "error")
+    return LogLevel::kError;
+  if (s == "warn" || s == "warning")
+    return LogLevel::kWarn;
+  if (s == "info")
+    return LogLevel::kInfo;
+  if (s == "debug")
+    return LogLevel::kDebug;
+  if (s == "trace")
+    return LogLevel::kTrace;
   return std::nullopt;
 }
 
-void set_log_level(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
-LogLevel log_level() { return g_level.load(std::memory_order_relaxed); }
+void set_log_level(LogLevel level) {
+  g_level.store(level, std::memory_order_relaxed);
+}
+LogLevel log_level() {
+  return g_level.load(std::memory_order_relaxed);
+}
 
 void init_log_from_env() {
   const char* v = std::getenv("MOS_LOG");
@@ -77,8 +91,8 @@ void log_write(LogLevel level, std::string_view msg) {
 [[noreturn]] void assert_fail(std::string_view expr, std::string_view msg,
                               std::source_location where) {
   std::fprintf(stderr, "mosix: assertion failed: %.*s (%.*s) at %s:%u in %s [pid %d]\n",
-               static_cast<int>(expr.size()), expr.data(), static_cast<int>(msg.size()),
-               msg.data(), where.file_name(), where.line(), where.function_name(), getpid());
+               static_cast<int>(expr.size()), expr.data(), static_cast<int>(msg.size()), msg.data(),
+               where.file_name(), where.line(), where.function_name(), getpid());
   std::abort();
 }
 

@@ -1,0 +1,34 @@
+#pragma once
+// Every frame type on every mosix stream. One number space so that a frame
+// that reaches the wrong service is recognised as such. Ranges per concern:
+//   1..99     peer link (common/link.proto)
+//   100..199  local control socket (common/control.proto)
+//   200..299  gossip (gossip/gossip.proto)
+//   300..     later modules
+// Numbers are never reused; retire them with a comment.
+
+#include <cstdint>
+
+namespace mos::common {
+
+enum class MsgType : std::uint16_t {
+  kHello = 1,
+  kChallenge = 2,
+  kProof = 3,
+  kWelcome = 4,
+  kRefusal = 5,
+  kPing = 6,
+  kPong = 7,
+
+  kStatusRequest = 100,
+  kStatusReply = 101,
+  kErrorReply = 102,
+
+  kGossipWindow = 200,
+};
+
+constexpr std::uint16_t to_wire(MsgType t) {
+  return static_cast<std::uint16_t>(t);
+}
+
+}  // namespace mos::common

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The main demo: set-up (packages + build), then a real 4-node moscluster on
+# this machine: every node's view of the cluster, then everything taken down.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+BIN="$PWD/${BUILD_DIR:-build}/cli"
+
+cleanup() { "$BIN/moscluster" down >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+echo "== moscluster up --nodes 4 --speeds 1,1,0.5,0.25"
+"$BIN/moscluster" up --nodes 4 --speeds 1,1,0.5,0.25
+"$BIN/moscluster" status
+for n in 1 2 3 4; do
+  echo
+  echo "== node$n: mosctl status"
+  "$BIN/moscluster" exec "node$n" -- "$BIN/mosctl" status
+done
+echo
+echo "== moscluster down"
+"$BIN/moscluster" down
+trap - EXIT
+echo "demo done: the cluster is gone (ip netns list shows no mos-* namespace)"
