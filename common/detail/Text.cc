@@ -1,0 +1,32 @@
+#include "common/Text.h"
+
+#include <fmt/format.h>
+
+namespace mos::common {
+
+std::string json_quote(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string human_bytes(double b) {
+  static constexpr const char* kUnits[] = {"B", "K", "M", "G", "T"};
+  int u = 0;
+  while (b >= 1024 && u < 4) {
+    b /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f}B", b) : fmt::format("{:.1f}{}", b, kUnits[u]);
+}
+
+}  // namespace mos::common
