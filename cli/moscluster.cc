@@ -80,6 +80,7 @@ void print_error(std::string_view msg) {
              "moscluster: {}\n"
              "usage: moscluster up --nodes N [--speeds S1,S2,..] [--mem M1,M2,..] [--mosixd PATH]\n"
              "                     [--mosctl PATH] [--timeout SECONDS] [--log-level LEVEL]\n"
+             "                     [--gossip-period SECONDS] [--down-after SECONDS]\n"
              "       moscluster exec NODE [--] COMMAND [ARG...]\n"
              "       moscluster restart NODE [--mosixd PATH] | stop NODE | status | down\n"
              "Try 'moscluster --help'.\n",
@@ -102,6 +103,9 @@ void print_help() {
       "     --timeout SEC     how long to wait for the nodes to see each other\n"
       "                       (default 30; 0 = do not wait)\n"
       "     --log-level L     daemons' log level (default info)\n"
+      "     --gossip-period S gossip period of every node (default 1)\n"
+      "     --down-after S    board age after which a node is presumed down\n"
+      "                       (default: derived from the cluster size)\n"
       "  exec NODE -- CMD     run CMD inside NODE; exits with CMD's status (128+N if\n"
       "                       killed by signal N, 125 if NODE cannot be entered)\n"
       "  restart NODE         (re)start NODE's mosixd (--mosixd PATH: another binary;\n"
@@ -322,6 +326,7 @@ struct UpOptions {
   std::string mosctl;
   std::chrono::seconds timeout = 30s;
   std::string log_level = "info";
+  GossipSettings gossip;
 };
 
 Result<> check_interrupted() {
@@ -529,7 +534,7 @@ Result<> bring_up(const UpOptions& o) {
   MOS_TRY(start_node_inits(nodes, *cgroups));
   for (const auto& n : nodes) {
     MOS_TRY(
-        write_text_file(node_dir(n.name) / "mosixd.toml", daemon_config(n, nodes, o.log_level)));
+        write_text_file(node_dir(n.name) / "mosixd.toml", daemon_config(n, nodes, o.log_level, o.gossip)));
   }
   MOS_LOG_INFO("starting {} on every node", mosixd->string());
   for (const auto& n : nodes) {
@@ -741,6 +746,18 @@ UpOptions parse_up(const std::vector<std::string>& args) {
         usage_error(fmt::format("--timeout: '{}' is not a number of seconds", *v));
       }
       o.timeout = std::chrono::seconds(*t);
+    } else if (auto v = take_option(args, i, "--gossip-period")) {
+      auto t = parse_number<double>(*v);
+      if (!t || !(*t >= 0.05 && *t <= 60)) {
+        usage_error(fmt::format("--gossip-period: '{}' is not 0.05..60 seconds", *v));
+      }
+      o.gossip.period_s = *t;
+    } else if (auto v = take_option(args, i, "--down-after")) {
+      auto t = parse_number<double>(*v);
+      if (!t || !(*t >= 0 && *t <= 86400)) {
+        usage_error(fmt::format("--down-after: '{}' is not a number of seconds", *v));
+      }
+      o.gossip.down_after_s = *t;
     } else if (auto v = take_option(args, i, "--log-level")) {
       if (!parse_log_level(*v)) {
         usage_error(fmt::format("--log-level: '{}' is not error, warn, info, debug or trace", *v));

@@ -16,9 +16,8 @@
 
 #include <fmt/format.h>
 
-#include "common/Asio.h"
-#include "common/FrameIo.h"
-#include "common/Watchdog.h"
+#include "common/ControlClient.h"
+#include "common/Text.h"
 #include "common/control.pb.h"
 
 namespace {
@@ -29,7 +28,6 @@ using common::MsgType;
 constexpr int kExitUsage = 2;
 constexpr int kExitNoDaemon = 3;
 constexpr int kExitRefused = 4;
-constexpr const char* kDefaultSocket = "/run/mosix/mosixd.sock";
 
 void usage(FILE* out) {
   std::fputs(
@@ -56,21 +54,6 @@ const char* state_name(wire::LinkState s) {
   }
 }
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      out += fmt::format("\\u{:04x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
 void print_status(const wire::StatusReply& r, bool json) {
   int up = 0;
   for (const auto& n : r.nodes()) {
@@ -78,23 +61,27 @@ void print_status(const wire::StatusReply& r, bool json) {
   }
   if (json) {
     fmt::print("{{\"node\":{},\"cluster\":{},\"uptime_s\":{:.3f},\"pid\":{},\"nodes\":[",
-               json_string(r.node()), json_string(r.cluster()), r.uptime_s(), r.daemon_pid());
+               common::json_quote(r.node()), common::json_quote(r.cluster()), r.uptime_s(),
+               r.daemon_pid());
     for (int i = 0; i < r.nodes_size(); ++i) {
       const auto& n = r.nodes(i);
       fmt::print(
           "{}{{\"name\":{},\"address\":{},\"port\":{},\"link\":\"{}\",\"rtt_us\":{:.1f},"
-          "\"since_s\":{:.3f},\"reconnects\":{},\"last_error\":{}}}",
-          i ? "," : "", json_string(n.name()), json_string(n.address()), n.port(),
+          "\"since_s\":{:.3f},\"reconnects\":{},\"last_error\":{},\"on_board\":{},"
+          "\"board_down\":{},\"age_s\":{:.3f},\"load\":{:.3f},\"speed\":{:.3f},"
+          "\"cores\":{},\"mem_total\":{},\"mem_free\":{}}}",
+          i ? "," : "", common::json_quote(n.name()), common::json_quote(n.address()), n.port(),
           state_name(n.state()), n.rtt_us(), n.since_s(), n.reconnects(),
-          json_string(n.last_error()));
+          common::json_quote(n.last_error()), n.on_board(), n.board_down(), n.age_s(), n.load(),
+          n.speed(), n.cores(), n.mem_total(), n.mem_free());
     }
     fmt::print("],\"configured\":{},\"up\":{}}}\n", r.nodes_size(), up);
     return;
   }
   fmt::print("node {} of cluster {}, daemon pid {}, up {:.1f} s\n", r.node(), r.cluster(),
              r.daemon_pid(), r.uptime_s());
-  fmt::print("{:<16} {:<28} {:<11} {:>9} {:>9}  {}\n", "NODE", "ADDRESS", "LINK", "RTT(us)",
-             "SINCE(s)", "NOTE");
+  fmt::print("{:<12} {:<22} {:<10} {:>7} {:>6} {:>6} {:>5} {:>13} {:>6}  {}\n", "NODE", "ADDRESS",
+             "LINK", "RTT(us)", "LOAD", "SPEED", "CORES", "MEM(free/tot)", "AGE(s)", "NOTE");
   for (const auto& n : r.nodes()) {
     std::string addr = n.address().find(':') != std::string::npos
                            ? fmt::format("[{}]:{}", n.address(), n.port())
@@ -102,11 +89,24 @@ void print_status(const wire::StatusReply& r, bool json) {
     std::string rtt = n.state() == wire::LINK_UP && n.rtt_us() > 0
                           ? fmt::format("{:.0f}", n.rtt_us())
                           : std::string("-");
-    std::string since = n.state() == wire::LINK_SELF ? "-" : fmt::format("{:.1f}", n.since_s());
-    std::string note =
-        n.state() != wire::LINK_UP && n.state() != wire::LINK_SELF ? n.last_error() : std::string();
-    fmt::print("{:<16} {:<28} {:<11} {:>9} {:>9}  {}\n", n.name(), addr, state_name(n.state()), rtt,
-               since, note);
+    std::string load = "-", speed = "-", cores = "-", mem = "-", age = "-";
+    if (n.on_board()) {
+      load = fmt::format("{:.2f}", n.load());
+      speed = fmt::format("{:.2f}", n.speed());
+      cores = fmt::format("{}", n.cores());
+      mem = fmt::format("{}/{}", common::human_bytes(n.mem_free()),
+                        common::human_bytes(n.mem_total()));
+      age = fmt::format("{:.1f}", n.age_s());
+    }
+    std::string note;
+    if (n.state() != wire::LINK_UP && n.state() != wire::LINK_SELF) {
+      note = n.last_error();
+    }
+    if (n.on_board() && n.board_down()) {
+      note = note.empty() ? "board: presumed down" : "board: presumed down; " + note;
+    }
+    fmt::print("{:<12} {:<22} {:<10} {:>7} {:>6} {:>6} {:>5} {:>13} {:>6}  {}\n", n.name(), addr,
+               state_name(n.state()), rtt, load, speed, cores, mem, age, note);
   }
   fmt::print("{} nodes configured, {} up\n", r.nodes_size(), up);
 }
@@ -114,10 +114,7 @@ void print_status(const wire::StatusReply& r, bool json) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string socket_path = kDefaultSocket;
-  if (const char* env = std::getenv("MOSIX_SOCKET"); env != nullptr && *env != '\0') {
-    socket_path = env;
-  }
+  std::string socket_path = common::default_control_socket();
   std::vector<std::string_view> rest;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -155,46 +152,18 @@ int main(int argc, char** argv) {
     }
   }
 
-  asio::io_context io;
-  asio::local::stream_protocol::socket sock(io);
-  boost::system::error_code ec;
-  sock.connect(asio::local::stream_protocol::endpoint(socket_path), ec);
-  if (ec) {
-    std::fprintf(stderr, "mosctl: no mosixd running on this node (cannot connect to %s: %s)\n",
-                 socket_path.c_str(), ec.message().c_str());
+  auto client = common::ControlClient::connect(socket_path);
+  if (!client) {
+    std::fprintf(stderr, "mosctl: %s\n", client.error().message.c_str());
     return kExitNoDaemon;
   }
-  int rc = 0;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        // A daemon that hangs must not hang us: give up after a bound.
-        common::Watchdog guard(sock, std::chrono::seconds(10));
-        try {
-          co_await common::write_frame(sock, MsgType::kStatusRequest, wire::StatusRequest{});
-          common::FrameReader reader;
-          common::Frame f = co_await common::read_frame(sock, reader);
-          guard.disarm();
-          if (f.type == common::to_wire(MsgType::kErrorReply)) {
-            wire::ErrorReply e;
-            (void)common::parse_payload(f, e);
-            std::fprintf(stderr, "mosctl: daemon refused: %s\n", e.message().c_str());
-            rc = kExitRefused;
-            co_return;
-          }
-          wire::StatusReply r;
-          if (f.type != common::to_wire(MsgType::kStatusReply) || !common::parse_payload(f, r)) {
-            std::fprintf(stderr, "mosctl: unexpected reply (type %u) from the daemon\n", f.type);
-            rc = kExitRefused;
-            co_return;
-          }
-          print_status(r, json);
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "mosctl: lost the daemon mid-request: %s\n", e.what());
-          rc = kExitNoDaemon;
-        }
-      },
-      asio::detached);
-  io.run();
-  return rc;
+  wire::StatusReply reply;
+  auto r =
+      client->call(MsgType::kStatusRequest, wire::StatusRequest{}, MsgType::kStatusReply, reply);
+  if (!r) {
+    std::fprintf(stderr, "mosctl: %s\n", r.error().message.c_str());
+    return r.error().kind == common::ControlError::Kind::kRefused ? kExitRefused : kExitNoDaemon;
+  }
+  print_status(reply, json);
+  return 0;
 }

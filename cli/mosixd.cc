@@ -20,7 +20,9 @@
 #include "common/FrameIo.h"
 #include "common/LinkManager.h"
 #include "common/Log.h"
+#include "common/MetricsServer.h"
 #include "common/control.pb.h"
+#include "gossip/GossipService.h"
 
 namespace {
 
@@ -78,6 +80,83 @@ bool parse_args(int argc, char** argv, Args& a) {
   return true;
 }
 
+void write_link_metrics(common::MetricsWriter& w, const common::LinkManager& links) {
+  auto status = links.status();
+  w.family("mosix_link_up", "1 when the authenticated link to the peer is up",
+           common::MetricType::kGauge);
+  for (const auto& s : status) {
+    if (s.state() != wire::LINK_SELF) {
+      w.sample("mosix_link_up", {{"peer", s.name()}}, s.state() == wire::LINK_UP ? 1 : 0);
+    }
+  }
+  w.family("mosix_link_rtt_seconds", "Smoothed round-trip time of the peer link",
+           common::MetricType::kGauge);
+  for (const auto& s : status) {
+    if (s.state() == wire::LINK_UP && s.rtt_us() > 0) {
+      w.sample("mosix_link_rtt_seconds", {{"peer", s.name()}}, s.rtt_us() / 1e6);
+    }
+  }
+  w.family("mosix_link_established_total", "Links established to the peer since start",
+           common::MetricType::kCounter);
+  for (const auto& s : status) {
+    if (s.state() != wire::LINK_SELF) {
+      w.sample("mosix_link_established_total", {{"peer", s.name()}}, s.reconnects());
+    }
+  }
+}
+
+void write_board_metrics(common::MetricsWriter& w, gossip::GossipService& board) {
+  auto entries = board.snapshot();
+  using common::MetricType;
+  auto per_node = [&](const char* name, const char* help, auto value) {
+    w.family(name, help, MetricType::kGauge);
+    for (const auto& v : entries) {
+      w.sample(name, {{"node", v.node()}, {"cluster", v.record->cluster()}}, value(v));
+    }
+  };
+  per_node(
+      "mosix_node_load", "Smoothed runnable processes (local + guest) on the board",
+      [](const gossip::NodeView& v) { return v.record->load_local() + v.record->load_guest(); });
+  per_node("mosix_node_speed", "Relative CPU speed on the board",
+           [](const gossip::NodeView& v) { return v.record->speed(); });
+  per_node("mosix_node_cores", "CPUs on the board",
+           [](const gossip::NodeView& v) { return v.record->cores(); });
+  per_node("mosix_node_memory_total_bytes", "Memory on the board",
+           [](const gossip::NodeView& v) { return v.record->mem_total_bytes(); });
+  per_node("mosix_node_memory_free_bytes", "Free memory on the board",
+           [](const gossip::NodeView& v) { return v.record->mem_free_bytes(); });
+  per_node("mosix_node_guests", "Guest bodies on the board",
+           [](const gossip::NodeView& v) { return v.record->guests(); });
+  per_node("mosix_board_entry_age_seconds", "Age of the node's entry on this node's board",
+           [](const gossip::NodeView& v) { return std::chrono::duration<double>(v.age).count(); });
+  per_node("mosix_board_entry_down", "1 when the entry is older than the down bound",
+           [](const gossip::NodeView& v) { return v.down ? 1 : 0; });
+
+  const auto& c = board.counters();
+  const auto& e = board.engine_stats();
+  auto counter = [&](const char* name, const char* help, std::uint64_t v) {
+    w.family(name, help, MetricType::kCounter);
+    w.sample(name, v);
+  };
+  counter("mosix_gossip_windows_sent_total", "Gossip windows sent", e.windows_sent);
+  counter("mosix_gossip_windows_received_total", "Gossip windows merged", e.windows_received);
+  counter("mosix_gossip_datagrams_sent_total", "Gossip UDP datagrams sent", c.datagrams_sent());
+  counter("mosix_gossip_datagrams_received_total", "Gossip UDP datagrams received",
+          c.datagrams_received());
+  counter("mosix_gossip_sent_bytes_total", "Gossip bytes sent", c.bytes_sent());
+  counter("mosix_gossip_received_bytes_total", "Gossip bytes received", c.bytes_received());
+  counter("mosix_gossip_link_fallbacks_total", "Windows too large for a datagram",
+          c.link_fallbacks());
+  counter("mosix_gossip_send_failures_total", "Windows that could not be sent", c.send_failures());
+  w.family("mosix_gossip_dropped_total", "Gossip datagrams dropped, by reason",
+           MetricType::kCounter);
+  w.sample("mosix_gossip_dropped_total", {{"reason", "forged"}}, c.dropped_forged());
+  w.sample("mosix_gossip_dropped_total", {{"reason", "stale"}}, c.dropped_stale());
+  w.sample("mosix_gossip_dropped_total", {{"reason", "replayed"}}, c.dropped_replayed());
+  w.sample("mosix_gossip_dropped_total", {{"reason", "malformed"}}, c.dropped_malformed());
+  w.sample("mosix_gossip_dropped_total", {{"reason", "unknown"}}, c.dropped_unknown());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,6 +194,19 @@ int main(int argc, char** argv) {
   asio::io_context io(1);
   common::LinkManager links(io, config, boot_id);
   common::ControlServer control(io, config.control_socket);
+  gossip::GossipService board(io, config, links, boot_id);
+  board.register_control(control);
+
+  // Prometheus metrics, when the config asks for them (metrics_port != 0).
+  std::unique_ptr<common::MetricsServer> metrics;
+  if (config.metrics_port != 0) {
+    common::MetricsServerOptions mo;
+    mo.version = MOSIX_VERSION;
+    metrics =
+        std::make_unique<common::MetricsServer>(io, config.self().address, config.metrics_port, mo);
+    metrics->add_source([&](common::MetricsWriter& w) { write_link_metrics(w, links); });
+    metrics->add_source([&](common::MetricsWriter& w) { write_board_metrics(w, board); });
+  }
 
   control.on_request(
       MsgType::kStatusRequest,
@@ -126,6 +218,17 @@ int main(int argc, char** argv) {
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         r.set_daemon_pid(static_cast<std::uint32_t>(getpid()));
         for (auto& s : links.status()) {
+          if (auto v = board.find(s.name())) {
+            const gossip::LoadRecord& rec = *v->record;
+            s.set_on_board(true);
+            s.set_board_down(v->down);
+            s.set_age_s(std::chrono::duration<double>(v->age).count());
+            s.set_load(rec.load_local() + rec.load_guest());
+            s.set_mem_total(rec.mem_total_bytes());
+            s.set_mem_free(rec.mem_free_bytes());
+            s.set_speed(rec.speed());
+            s.set_cores(rec.cores());
+          }
           *r.add_nodes() = std::move(s);
         }
         co_await c.reply(MsgType::kStatusReply, r);
@@ -140,6 +243,22 @@ int main(int argc, char** argv) {
     control.stop();
     return kExitStartup;
   }
+  if (auto r = board.start(); !r) {
+    MOS_LOG_ERROR("{}", r.error());
+    links.stop();
+    control.stop();
+    return kExitStartup;
+  }
+  if (metrics) {
+    if (auto r = metrics->start(); !r) {
+      MOS_LOG_ERROR("metrics: {}", r.error());
+      board.stop();
+      links.stop();
+      control.stop();
+      return kExitStartup;
+    }
+    MOS_LOG_INFO("metrics: http://{}:{}/metrics", config.self().address, metrics->bound_port());
+  }
 
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
@@ -147,6 +266,10 @@ int main(int argc, char** argv) {
       return;
     }
     MOS_LOG_INFO("signal {}: shutting down", sig);
+    if (metrics) {
+      metrics->stop();
+    }
+    board.stop();
     links.stop();
     control.stop();
     // Let the close frames and FINs go out, then end the loop.

@@ -107,8 +107,14 @@ struct NodeSpec {
   std::optional<unsigned long long> memory;
 };
 // mosixd.toml for node `self` of a cluster made of `all`.
+// Gossip settings written into every node's [gossip] table; 0 = the
+// daemon's default (down_after: derived from the cluster size).
+struct GossipSettings {
+  double period_s = 1.0;
+  double down_after_s = 0.0;
+};
 std::string daemon_config(const NodeSpec& self, const std::vector<NodeSpec>& all,
-                          std::string_view log_level);
+                          std::string_view log_level, const GossipSettings& gossip = {});
 
 // Runs as PID 1 of a node's fresh mount namespace: the node's private mounts
 // and its hostname.

@@ -3,7 +3,7 @@
 // that reaches the wrong service is recognised as such. Ranges per concern:
 //   1..99     peer link (common/link.proto)
 //   100..199  local control socket (common/control.proto)
-//   200..299  gossip (gossip/gossip.proto)
+//   200..299  gossip (gossip/gossip.proto, gossip/service.proto)
 //   300..     later modules
 // Numbers are never reused; retire them with a comment.
 
@@ -24,7 +24,10 @@ enum class MsgType : std::uint16_t {
   kStatusReply = 101,
   kErrorReply = 102,
 
-  kGossipWindow = 200,
+  kGossipWindow = 200,    // gossip/gossip.proto, over a peer link (too big for UDP)
+  kGossipDatagram = 201,  // gossip/service.proto, the UDP envelope
+  kBoardRequest = 202,    // control socket: the whole board (mon, scripts)
+  kBoardReply = 203,
 };
 
 constexpr std::uint16_t to_wire(MsgType t) {

@@ -310,9 +310,17 @@ asio::awaitable<void> LinkManager::connect_loop(std::string name) {
     if (!ec) {
       // Bound the connect by the handshake deadline: a SYN to a dead
       // namespace may otherwise wait for the kernel's long retry schedule.
+      // From our own address, so the peer sees the node it configured (a
+      // multi-homed host would otherwise pick a source by route).
+      sock.open(addr.is_v4() ? tcp::v4() : tcp::v6(), ec);
+      if (!ec) {
+        sock.bind(tcp::endpoint(asio::ip::make_address(config_.self().address, ec), 0), ec);
+      }
       Watchdog deadline(sock, tuning::kHandshakeTimeout);
-      co_await sock.async_connect(tcp::endpoint(addr, p.entry.peer_port),
-                                  asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec) {
+        co_await sock.async_connect(tcp::endpoint(addr, p.entry.peer_port),
+                                    asio::redirect_error(asio::use_awaitable, ec));
+      }
     }
     if (!*alive || !running_) {
       co_return;

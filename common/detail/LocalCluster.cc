@@ -254,13 +254,15 @@ Result<> ClusterState::save() const {
 }
 
 std::string daemon_config(const NodeSpec& self, const std::vector<NodeSpec>& all,
-                          std::string_view log_level) {
+                          std::string_view log_level, const GossipSettings& gossip) {
   std::string out = fmt::format(
       "# Written by moscluster up; removed by moscluster down.\n"
       "[daemon]\nnode = \"{}\"\ncontrol_socket = \"{}/mosixd.sock\"\nlog_level = \"{}\"\n\n"
       "[cluster]\nname = \"mos\"\nsecret_file = \"{}/secret\"\npeer_port = 4660\n"
       "gossip_port = 4661\nmetrics_port = 9460\n",
       self.name, kNodeRunDir.string(), log_level, kStateDir.string());
+  out += fmt::format("\n[gossip]\nperiod = {}\ndown_after = {}\n", toml_float(gossip.period_s),
+                     toml_float(gossip.down_after_s));
   for (const auto& n : all) {
     out += fmt::format("\n[[cluster.node]]\nname = \"{}\"\naddress = \"{}\"\nspeed = {}\n", n.name,
                        n.address, toml_float(n.speed));
