@@ -12,6 +12,7 @@ PACKAGES=(
   libibverbs-dev librdmacm-dev
   clang libclang-rt-14-dev
   iproute2 util-linux procps psmisc tmux python3 xz-utils gzip
+  gnuplot-nox
 )
 
 SUDO=""
