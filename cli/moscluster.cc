@@ -144,23 +144,61 @@ std::optional<unsigned long long> parse_size(std::string_view s) {
   return static_cast<unsigned long long>(*n) << it->second;
 }
 
-std::vector<std::string> split_list(std::string_view s) {
+std::vector<std::string> split_on(std::string_view s, char sep) {
   std::vector<std::string> out;
   std::istringstream in{std::string(s)};
   std::string item;
-  while (std::getline(in, item, ',')) {
+  while (std::getline(in, item, sep)) {
     out.push_back(item);
   }
   return out;
 }
+std::vector<std::string> split_list(std::string_view s) {
+  return split_on(s, ',');
+}
+std::vector<std::string> split_list_colon(std::string_view s) {
+  return split_on(s, ':');
+}
 
 // ---- tools -----------------------------------------------------------------
+bool is_within(const fs::path& path, const fs::path& dir) {
+  auto rel = path.lexically_relative(dir);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+// Host directories under /tmp that every node sees at the same path, bound
+// over its private /tmp: the build tree this moscluster belongs to (so a
+// checkout under /tmp works), and $MOS_EXPOSE (colon-separated).
+std::vector<fs::path> exposed_dirs() {
+  std::vector<fs::path> out;
+  auto add = [&](fs::path p) {
+    p = fs::weakly_canonical(p);
+    if (is_within(p, "/tmp") && std::find(out.begin(), out.end(), p) == out.end()) {
+      out.push_back(p);
+    }
+  };
+  add(self_exe().parent_path().parent_path());
+  if (const char* env = std::getenv("MOS_EXPOSE")) {
+    for (const auto& p : split_list_colon(env)) {
+      if (!p.empty()) {
+        add(p);
+      }
+    }
+  }
+  return out;
+}
+
 // Nodes see the host's files except their private /tmp, /run/mosix and
-// /dev/shm: a binary there would not be found (or be another one) inside.
+// /dev/shm (and the exposed directories): a binary elsewhere there would not
+// be found (or be another one) inside.
 Result<> check_visible_in_nodes(const fs::path& path) {
+  for (const fs::path& dir : exposed_dirs()) {
+    if (is_within(path, dir)) {
+      return {};
+    }
+  }
   for (const fs::path& hidden : {fs::path("/tmp"), kNodeRunDir, fs::path("/dev/shm")}) {
-    auto rel = path.lexically_relative(hidden);
-    if (!rel.empty() && *rel.begin() != "..") {
+    if (is_within(path, hidden)) {
       return std::unexpected(
           fmt::format("{} is under {}, which every node replaces with its own: put it elsewhere",
                       path.string(), hidden.string()));
@@ -484,7 +522,9 @@ Result<> start_node_inits(const std::vector<NodeSpec>& nodes, NodeCgroups& cgrou
     spec.join.emplace_back(Ns::kNet, std::move(*netns));
     spec.cgroups = cgroups[n.name];
     spec.create = {Ns::kMount, Ns::kPid, Ns::kUts, Ns::kIpc};
-    spec.setup = [name = n.name] { return prepare_node_mounts(name); };
+    spec.setup = [name = n.name, expose = exposed_dirs()] {
+      return prepare_node_mounts(name, expose);
+    };
     spec.argv = {self_exe().string(), std::string(kInitMode), n.name};
     auto init = spawn_namespace_init(std::move(spec));
     if (!init) {
@@ -533,8 +573,8 @@ Result<> bring_up(const UpOptions& o) {
   MOS_LOG_INFO("starting {} node inits", nodes.size());
   MOS_TRY(start_node_inits(nodes, *cgroups));
   for (const auto& n : nodes) {
-    MOS_TRY(
-        write_text_file(node_dir(n.name) / "mosixd.toml", daemon_config(n, nodes, o.log_level, o.gossip)));
+    MOS_TRY(write_text_file(node_dir(n.name) / "mosixd.toml",
+                            daemon_config(n, nodes, o.log_level, o.gossip)));
   }
   MOS_LOG_INFO("starting {} on every node", mosixd->string());
   for (const auto& n : nodes) {

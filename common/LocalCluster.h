@@ -118,7 +118,10 @@ std::string daemon_config(const NodeSpec& self, const std::vector<NodeSpec>& all
 
 // Runs as PID 1 of a node's fresh mount namespace: the node's private mounts
 // and its hostname.
-std::expected<void, std::string> prepare_node_mounts(const std::string& node);
+// `expose`: host directories under /tmp that the node sees at the same path,
+// bound over its private /tmp (the build tree of a checkout under /tmp).
+std::expected<void, std::string> prepare_node_mounts(
+    const std::string& node, const std::vector<std::filesystem::path>& expose = {});
 
 // The iptables rule (op "-I" or "-D") that lets bridged traffic between
 // nodes pass a host firewall that br_netfilter would otherwise apply to it.

@@ -1,6 +1,7 @@
 #include "common/LocalCluster.h"
 #include "common/Text.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include "common/Files.h"
 #include "common/Log.h"
 #include "common/Process.h"
+#include "common/UniqueFd.h"
 #include "common/VirtualNet.h"
 
 namespace mos::common::local_cluster {
@@ -270,9 +272,18 @@ std::string daemon_config(const NodeSpec& self, const std::vector<NodeSpec>& all
   return out;
 }
 
-Result<> prepare_node_mounts(const std::string& node) {
+Result<> prepare_node_mounts(const std::string& node, const std::vector<fs::path>& expose) {
   if (auto r = make_mounts_private(); !r) {
     return r;
+  }
+  // Hold the exposed host directories before the private /tmp hides them.
+  std::vector<std::pair<fs::path, UniqueFd>> held;
+  for (const auto& dir : expose) {
+    UniqueFd fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) {
+      return std::unexpected(errno_message(fmt::format("open {}", dir.string()), errno));
+    }
+    held.emplace_back(dir, std::move(fd));
   }
   // Other nodes' netns bind mounts were copied into this mount namespace;
   // dropping them keeps every node's network namespace owned by its own node.
@@ -293,6 +304,16 @@ Result<> prepare_node_mounts(const std::string& node) {
   }
   if (auto r = mount_tmpfs("/dev/shm", "mode=1777"); !r) {
     return r;
+  }
+  for (auto& [dir, fd] : held) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+      return std::unexpected(fmt::format("mkdir {}: {}", dir.string(), ec.message()));
+    }
+    if (auto r = bind_mount(fmt::format("/proc/self/fd/{}", fd.get()), dir); !r) {
+      return r;
+    }
   }
   if (auto r = mount_proc("/proc"); !r) {
     return r;

@@ -18,7 +18,14 @@ start_watchdog 300
 TMUX_SOCK="mos-gossip-$$"
 cleanup_tmux() { tmux -L "$TMUX_SOCK" kill-server >/dev/null 2>&1 || true; }
 arm_cleanup
-trap 'cleanup_tmux; cleanup' EXIT
+# Keep the exit status through the extra cleanup step.
+cleanup_all() {
+  local rc=$?
+  cleanup_tmux
+  (exit "$rc")
+  cleanup
+}
+trap cleanup_all EXIT
 
 MON=$MOS_BIN/mon
 DOWN_AFTER=4
