@@ -5,6 +5,7 @@
 //   100..199  local control socket (common/control.proto)
 //   200..299  gossip (gossip/gossip.proto, gossip/service.proto)
 //   300..     later modules
+//     300..399  syscall forwarding (common/forward.proto)
 // Numbers are never reused; retire them with a comment.
 
 #include <cstdint>
@@ -28,6 +29,15 @@ enum class MsgType : std::uint16_t {
   kGossipDatagram = 201,  // gossip/service.proto, the UDP envelope
   kBoardRequest = 202,    // control socket: the whole board (mon, scripts)
   kBoardReply = 203,
+
+  kSyscallRequest = 300,  // common/forward.proto, supervisor -> deputy
+  kSyscallReply = 301,    // deputy -> supervisor
+  // common/session.proto: the rest of the deputy <-> supervisor conversation
+  kBodyStarted = 310,
+  kBodyFailed = 311,
+  kBodyExited = 312,
+  kSignalBody = 313,
+  kExecDone = 314,
 };
 
 constexpr std::uint16_t to_wire(MsgType t) {

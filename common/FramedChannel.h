@@ -1,0 +1,36 @@
+#pragma once
+// A blocking, framed message channel over a stream socket, for the
+// single-threaded processes of a program (deputy and supervisor), which wait
+// in poll() on several fds and read or write whole frames when one is ready.
+
+#include <expected>
+#include <string>
+
+#include <google/protobuf/message_lite.h>
+
+#include "common/Frame.h"
+#include "common/MsgType.h"
+#include "common/UniqueFd.h"
+
+namespace mos::common {
+
+class FramedChannel {
+ public:
+  explicit FramedChannel(UniqueFd fd) : fd_(std::move(fd)) {}
+
+  int fd() const { return fd_.get(); }
+  // Writes one whole frame (retrying on EINTR and short writes). An error
+  // string means the peer is gone or the socket failed.
+  std::expected<void, std::string> send(MsgType type, const google::protobuf::MessageLite& msg);
+  // Blocks until one whole frame arrives. "closed" when the peer hung up
+  // cleanly between frames.
+  std::expected<Frame, std::string> receive();
+  // A frame already buffered, without blocking (kNeedMore: none).
+  FrameStatus buffered(Frame& out) { return reader_.next(out); }
+
+ private:
+  UniqueFd fd_;
+  FrameReader reader_;
+};
+
+}  // namespace mos::common

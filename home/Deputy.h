@@ -1,0 +1,37 @@
+#pragma once
+// The deputy: a program's identity on its home node. Its PID is the
+// program's PID, its fd table is the program's fd table, its exit is the
+// program's exit. It executes the syscalls the body's supervisor forwards,
+// passes on the signals sent to it, and ends exactly as the body ended.
+//
+// Use: prepare() in the process that is to become the program (mosrun),
+// start the body's supervisor with `supervisor_fd` (a process of its own,
+// not the deputy's child), close that fd here, then serve().
+
+#include <vector>
+
+namespace mos::home {
+
+struct DeputySetup {
+  int link_fd = -1;        // the deputy's end of the supervisor link
+  int supervisor_fd = -1;  // the supervisor's end (close it here once handed on)
+  int signal_read = -1;    // the signal handler's pipe
+  int signal_write = -1;
+  // The deputy's own fds, kept at the top of the fd space; a program naming
+  // one gets EBADF from the supervisor.
+  std::vector<int> hidden;
+  // The program's fds at start (all others): the body gets mirrors of these.
+  std::vector<int> program_fds;
+};
+
+// Creates the link and the signal pipe, moves them out of the program's way
+// and installs the signal handlers that pass signals on to the body. Exits
+// the process (status 126) if the kernel refuses any of it.
+DeputySetup prepare();
+
+// Serves the supervisor until the body is gone, then ends the process the
+// way the body ended (exit status, or death by the same signal). If the
+// supervisor dies first, the program is reported killed by SIGKILL.
+[[noreturn]] void serve(const DeputySetup& setup);
+
+}  // namespace mos::home

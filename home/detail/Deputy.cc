@@ -1,0 +1,264 @@
+#include "home/Deputy.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/FrameIo.h"
+#include "common/FramedChannel.h"
+#include "common/Log.h"
+#include "common/forward.pb.h"
+#include "common/session.pb.h"
+#include "home/Executor.h"
+
+namespace mos::home {
+namespace {
+
+using common::MsgType;
+
+// The kernel's restart code: a forwarded call cut short by a signal we have
+// passed on to the body. The body's kernel then restarts the call or fails
+// it with EINTR by its handler's SA_RESTART flag, exactly as Linux would.
+constexpr std::int64_t kErestartSys = 512;
+
+int g_signal_pipe = -1;  // write end, for the handler
+
+void on_signal(int sig, siginfo_t* info, void*) {
+  // Only signals someone sent to our PID are passed on: the terminal's
+  // (SI_KERNEL) reached the body directly, in the same process group.
+  if (info->si_code == SI_KERNEL) {
+    return;
+  }
+  const int saved = errno;
+  unsigned char b = static_cast<unsigned char>(sig);
+  (void)!::write(g_signal_pipe, &b, 1);
+  errno = saved;
+}
+
+[[noreturn]] void fatal(const char* what) {
+  std::fprintf(stderr, "mosrun: %s: %s\n", what, std::strerror(errno));
+  ::_exit(126);
+}
+
+// Moves `fd` to the highest free number below the soft fd limit, so the
+// program's own numbering (lowest free first) never meets it.
+int hide_fd(int fd) {
+  rlimit rl{};
+  ::getrlimit(RLIMIT_NOFILE, &rl);
+  const long top =
+      rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536 ? 1024 : static_cast<long>(rl.rlim_cur);
+  for (long n = top - 1; n > 2; --n) {
+    if (::fcntl(static_cast<int>(n), F_GETFD) < 0 && errno == EBADF) {
+      if (::dup3(fd, static_cast<int>(n), O_CLOEXEC) == n) {
+        ::close(fd);
+        return static_cast<int>(n);
+      }
+    }
+  }
+  return fd;
+}
+
+std::vector<int> open_fds() {
+  std::vector<int> out;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] != '.') {
+        const int fd = std::atoi(e->d_name);
+        if (fd != ::dirfd(d)) {
+          out.push_back(fd);
+        }
+      }
+    }
+    ::closedir(d);
+  }
+  return out;
+}
+
+bool contains(const std::vector<int>& v, int x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+[[noreturn]] void exit_like(int status) {
+  std::fflush(nullptr);
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    // Die of the same signal, without a core of our own (the body dumped its).
+    rlimit none{0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
+    ::signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    ::raise(sig);
+    ::_exit(128 + sig);
+  }
+  ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+class Deputy {
+ public:
+  explicit Deputy(const DeputySetup& s) : link_(common::UniqueFd(s.link_fd)), setup_(s) {}
+  [[noreturn]] void serve();
+
+ private:
+  bool pass_signals();  // true if a signal was passed on
+  void drop_cloexec_fds();
+  [[noreturn]] void body_lost(const std::string& why);
+
+  common::FramedChannel link_;
+  const DeputySetup& setup_;
+};
+
+void Deputy::body_lost(const std::string& why) {
+  MOS_LOG_ERROR("mosrun: lost the program's body: {}", why);
+  exit_like(SIGKILL);  // the documented status: killed by SIGKILL
+}
+
+bool Deputy::pass_signals() {
+  bool any = false;
+  unsigned char sigs[64];
+  ssize_t n;
+  while ((n = ::read(setup_.signal_read, sigs, sizeof sigs)) > 0) {
+    for (ssize_t i = 0; i < n; ++i) {
+      wire::SignalBody s;
+      s.set_signo(sigs[i]);
+      (void)link_.send(MsgType::kSignalBody, s);
+      any = true;
+    }
+  }
+  return any;
+}
+
+void Deputy::drop_cloexec_fds() {
+  for (int fd : open_fds()) {
+    if (contains(setup_.hidden, fd)) {
+      continue;
+    }
+    const int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC)) {
+      ::close(fd);
+    }
+  }
+}
+
+void Deputy::serve() {
+  for (;;) {
+    common::Frame f;
+    if (link_.buffered(f) != common::FrameStatus::kOk) {
+      pollfd fds[2] = {{link_.fd(), POLLIN, 0}, {setup_.signal_read, POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) {
+        continue;  // EINTR: the signal is in the pipe
+      }
+      if (fds[1].revents & POLLIN) {
+        pass_signals();
+      }
+      if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+        continue;
+      }
+      auto r = link_.receive();
+      if (!r) {
+        body_lost(r.error());
+      }
+      f = std::move(*r);
+    }
+    switch (static_cast<MsgType>(f.type)) {
+      case MsgType::kSyscallRequest: {
+        wire::SyscallRequest req;
+        wire::SyscallReply reply;
+        if (common::parse_payload(f, req)) {
+          reply = execute(req);
+        } else {
+          reply.set_ret(-EINVAL);
+        }
+        if (pass_signals() && reply.ret() == -EINTR) {
+          reply.set_ret(-kErestartSys);
+        }
+        if (auto s = link_.send(MsgType::kSyscallReply, reply); !s) {
+          body_lost(s.error());
+        }
+        break;
+      }
+      case MsgType::kExecDone:
+        drop_cloexec_fds();
+        break;
+      case MsgType::kBodyStarted:
+        break;
+      case MsgType::kBodyFailed: {
+        wire::BodyFailed failed;
+        (void)common::parse_payload(f, failed);
+        std::fprintf(stderr, "mosrun: cannot start the program: %s\n", failed.reason().c_str());
+        ::_exit(127);
+      }
+      case MsgType::kBodyExited: {
+        wire::BodyExited exited;
+        (void)common::parse_payload(f, exited);
+        exit_like(exited.wait_status());
+      }
+      default:
+        MOS_LOG_WARN("mosrun: unexpected message type {} from the supervisor", f.type);
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+DeputySetup prepare() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    fatal("socketpair");
+  }
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0) {
+    fatal("pipe");
+  }
+  DeputySetup s;
+  s.link_fd = hide_fd(sv[0]);
+  s.supervisor_fd = hide_fd(sv[1]);
+  s.signal_read = hide_fd(pipefd[0]);
+  s.signal_write = hide_fd(pipefd[1]);
+  s.hidden = {s.link_fd, s.supervisor_fd, s.signal_read, s.signal_write};
+  for (int fd : open_fds()) {
+    if (!contains(s.hidden, fd)) {
+      s.program_fds.push_back(fd);
+    }
+  }
+  g_signal_pipe = s.signal_write;
+  struct sigaction sa {};
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO;  // no SA_RESTART: a forwarded call must see EINTR
+  sigemptyset(&sa.sa_mask);
+  for (int sig = 1; sig < 32; ++sig) {
+    switch (sig) {
+      case SIGKILL:
+      case SIGSTOP:
+      case SIGCHLD:
+      case SIGTSTP:
+      case SIGTTIN:
+      case SIGTTOU:
+      case SIGCONT:
+        continue;  // job control stops and continues the deputy with the body
+      default:
+        ::sigaction(sig, &sa, nullptr);
+    }
+  }
+  return s;
+}
+
+void serve(const DeputySetup& setup) {
+  Deputy(setup).serve();
+}
+
+}  // namespace mos::home

@@ -1,0 +1,215 @@
+#include "remote/Sandbox.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "remote/SyscallTable.h"
+
+// Debian 12's headers predate Linux 6.6's sync wake-up flag; the kernel
+// here has it (an older kernel answers EINVAL and we carry on without it).
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+namespace mos::remote {
+namespace {
+
+std::string errno_text(const char* what, int e) {
+  return fmt::format("{}: {}", what, std::strerror(e));
+}
+
+// In the child, after fork: builds and loads the filter. Returns the listener
+// fd, or -errno. Only async-signal-safe work would be strictly safe here;
+// libseccomp allocates, which is fine because the parent is single-threaded
+// when it spawns a body.
+int install_filter() {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
+  if (ctx == nullptr) {
+    return -ENOMEM;
+  }
+  int rc = 0;
+  for (int nr : local_syscalls()) {
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+    if (rc < 0) {
+      break;
+    }
+  }
+  for (const LocalFastPath& fp : local_fast_paths()) {
+    if (rc < 0) {
+      break;
+    }
+    scmp_compare op = SCMP_CMP_EQ;
+    std::uint64_t a = fp.cond.value, b = 0;
+    switch (fp.cond.op) {
+      case CondOp::kEq:
+        op = SCMP_CMP_EQ;
+        break;
+      case CondOp::kNe:
+        op = SCMP_CMP_NE;
+        break;
+      case CondOp::kMaskedEq:
+        op = SCMP_CMP_MASKED_EQ;
+        a = fp.cond.mask;
+        b = fp.cond.value;
+        break;
+    }
+    scmp_arg_cmp cmp{fp.cond.arg, op, a, b};
+    rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, fp.nr, 1, &cmp);
+  }
+  if (rc == 0) {
+    rc = seccomp_load(ctx);
+  }
+  int fd = rc == 0 ? seccomp_notify_fd(ctx) : rc;
+  seccomp_release(ctx);
+  return fd;
+}
+
+[[noreturn]] void child(const BodySpec& spec, int parent_pid) {
+  // Die with the supervisor: a body must never run unsupervised.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent_pid) {
+    ::_exit(127);
+  }
+  // Close everything but the fds the body keeps: the supervisor's own fds
+  // must never leak into a program.
+  int max_keep = 2;
+  for (int fd : spec.keep_fds) {
+    max_keep = std::max(max_keep, fd);
+  }
+  for (int fd = 3; fd <= max_keep; ++fd) {
+    if (std::find(spec.keep_fds.begin(), spec.keep_fds.end(), fd) == spec.keep_fds.end()) {
+      ::close(fd);
+    }
+  }
+  ::syscall(SYS_close_range, max_keep + 1, ~0u, 0);
+  // Signals: the body starts with default dispositions and an empty mask,
+  // as after a plain exec from a shell.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    ::signal(sig, SIG_DFL);  // fails harmlessly for SIGKILL, SIGSTOP, 32, 33
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+
+  std::vector<char*> argv, envp;
+  for (const auto& a : spec.argv)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : spec.envp)
+    envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  int listener = install_filter();
+  if (listener < 0) {
+    ::_exit(126);
+  }
+  // From here every non-local syscall waits for the supervisor. The first
+  // is this close: the supervisor takes the listener while we block in it.
+  ::close(listener);
+  ::execve(spec.path.empty() ? argv[0] : spec.path.c_str(), argv.data(), envp.data());
+  ::_exit(127);
+}
+
+// Finds the body's listener fd number: the one whose link names the seccomp
+// notification inode.
+int find_listener_fd(pid_t pid) {
+  std::string dir = fmt::format("/proc/{}/fd", pid);
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    return -1;
+  }
+  int found = -1;
+  while (dirent* e = ::readdir(d)) {
+    char target[64];
+    std::string link = dir + "/" + e->d_name;
+    ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    if (n <= 0) {
+      continue;
+    }
+    target[n] = '\0';
+    if (std::strcmp(target, "anon_inode:seccomp notify") == 0) {
+      found = std::atoi(e->d_name);
+      break;
+    }
+  }
+  ::closedir(d);
+  return found;
+}
+
+}  // namespace
+
+std::expected<Body, std::string> spawn_body(const BodySpec& spec) {
+  if (spec.argv.empty()) {
+    return std::unexpected(std::string("no program to run"));
+  }
+  const int parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    return std::unexpected(errno_text("fork", errno));
+  }
+  if (pid == 0) {
+    child(spec, parent);
+  }
+  Body body;
+  body.pid = pid;
+  body.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!body.pidfd) {
+    int e = errno;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return std::unexpected(errno_text("pidfd_open", e));
+  }
+  // Wait (bounded) for the child to install its filter and block in its
+  // first trapped syscall, then take the listener.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      return std::unexpected(
+          WIFEXITED(status) && WEXITSTATUS(status) == 126
+              ? std::string("cannot install the seccomp filter (kernel without user notification?)")
+              : fmt::format("the body died while starting (status {:#x})", status));
+    }
+    int fd = find_listener_fd(pid);
+    if (fd >= 0) {
+      body.listener.reset(static_cast<int>(::syscall(SYS_pidfd_getfd, body.pidfd.get(), fd, 0)));
+      if (!body.listener) {
+        int e = errno;
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        return std::unexpected(errno_text("pidfd_getfd (listener)", e));
+      }
+      ::fcntl(body.listener.get(), F_SETFD, FD_CLOEXEC);
+      // Wake the body on the CPU that answers it: a same-CPU wake-up costs a
+      // few microseconds, a cross-CPU one tens.
+      ::ioctl(body.listener.get(), SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+              SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+      return body;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return std::unexpected(std::string("the body did not start within 10 s"));
+}
+
+}  // namespace mos::remote

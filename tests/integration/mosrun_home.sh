@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# mosrun at home: the program's output, exit status, PID, signals and files
+# are those of a plain process, and nothing is left behind.
+source "$(dirname "$0")/lib/common.bash"
+set -euo pipefail
+BIN=${MOS_BIN:?MOS_BIN must point at the cli directory of the build}
+M=$BIN/mosrun
+PY=/usr/bin/python3
+[[ -x $PY ]] || skip "needs /usr/bin/python3"
+
+dir=$(mktemp -d /tmp/mos-mosrun.XXXXXX)
+cleanup() {
+  stop_watchdog
+  pkill -KILL -f "$dir" 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+start_watchdog 120
+no_leftovers() { ! pgrep -x mos-supervisor >/dev/null; }
+
+# Output and exit status.
+[[ $("$M" /bin/echo hello world) == "hello world" ]] || fail "echo"
+"$M" /bin/true || fail "true"
+set +e; "$M" /bin/false; rc=$?; set -e
+[[ $rc == 1 ]] || fail "false gave $rc"
+set +e; "$M" /bin/sh -c 'exit 7'; rc=$?; set -e
+[[ $rc == 7 ]] || fail "exit 7 gave $rc"
+
+seq 1 20000 | shuf --random-source=<(yes) > "$dir/numbers"
+# Files: created, appended, renamed, listed and read back through the
+# deputy (fork is not supported yet, so no external commands in between).
+"$M" "$PY" -c "import os
+d = '$dir'
+open(d + '/a', 'w').write('one\\n')
+open(d + '/a', 'a').write('two\\n')
+os.rename(d + '/a', d + '/b')
+os.mkdir(d + '/sub')
+print(sorted(os.listdir(d)))
+print(open(d + '/b').read(), end='')" > "$dir/out"
+printf "%s\n" "['b', 'numbers', 'out', 'sub']" one two > "$dir/want"
+cmp -s "$dir/out" "$dir/want" || fail "file round trip: $(cat "$dir/out")"
+"$M" /usr/bin/sort -n "$dir/numbers" > "$dir/sorted.mos"
+sort -n "$dir/numbers" > "$dir/sorted.native"
+cmp -s "$dir/sorted.mos" "$dir/sorted.native" || fail "sort output differs"
+"$M" /usr/bin/xz -9 -c "$dir/numbers" > "$dir/n.xz.mos"
+xz -9 -c "$dir/numbers" > "$dir/n.xz.native"
+cmp -s "$dir/n.xz.mos" "$dir/n.xz.native" || fail "xz output differs"
+
+# stdin -> stdout pipeline.
+[[ $(printf 'b\na\n' | "$M" /usr/bin/sort | tr '\n' ' ') == "a b " ]] || fail "pipeline"
+
+# A real interpreter with several modules.
+out=$("$M" "$PY" -c 'import json, hashlib, re, os, collections
+print(json.dumps({"h": hashlib.sha256(b"mosix").hexdigest()[:12], "cwd": os.getcwd()}))')
+want=$("$PY" -c 'import json, hashlib, re, os, collections
+print(json.dumps({"h": hashlib.sha256(b"mosix").hexdigest()[:12], "cwd": os.getcwd()}))')
+[[ $out == "$want" ]] || fail "python3: '$out' != '$want'"
+
+# The program's PID is mosrun's PID.
+"$M" "$PY" -c 'import os; print(os.getpid())' > "$dir/pid" &
+p=$!
+wait $p
+[[ $(cat "$dir/pid") == "$p" ]] || fail "getpid $(cat "$dir/pid") != \$! $p"
+
+# A signal sent to the PID reaches the program's handler; a forwarded sleep
+# is interrupted and resumed as Python does natively.
+"$M" "$PY" -c 'import signal, time
+signal.signal(signal.SIGUSR1, lambda s, f: print("usr1", flush=True))
+print("ready", flush=True)
+time.sleep(2)
+print("done")' > "$dir/sig" &
+p=$!
+wait_until 10 "the program to be ready" grep -q ready "$dir/sig"
+kill -USR1 $p
+wait $p || fail "the signalled program failed"
+[[ $(cat "$dir/sig" | tr '\n' ' ') == "ready usr1 done " ]] || fail "signal transcript: $(cat "$dir/sig")"
+
+# Death by a signal is reported as death by that signal.
+"$M" /bin/sleep 30 &
+p=$!
+sleep 0.3
+kill -TERM $p
+set +e; wait $p; rc=$?; set -e
+[[ $rc == 143 ]] || fail "SIGTERM gave status $rc, not 143"
+
+# SIGKILL to the deputy takes the body and the supervisor with it.
+"$M" /bin/sleep 30 &
+p=$!
+sleep 0.3
+kill -KILL $p
+wait $p 2>/dev/null || true
+wait_until 5 "the body and supervisor to go" no_leftovers
+pgrep -f "sleep 30" >/dev/null && fail "the body outlived its deputy"
+
+# Errors: unknown program, bad option.
+set +e
+"$M" /nonexistent/prog 2>/dev/null; rc=$?
+[[ $rc == 127 ]] || fail "missing program gave $rc"
+"$M" -Z /bin/true 2>/dev/null; rc=$?
+[[ $rc == 2 ]] || fail "bad option gave $rc"
+set -e
+no_leftovers || fail "a supervisor is still running"
+echo PASS
