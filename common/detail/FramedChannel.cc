@@ -13,6 +13,10 @@ namespace mos::common {
 
 std::expected<void, std::string> FramedChannel::send(MsgType type,
                                                      const google::protobuf::MessageLite& msg) {
+  if (msg.ByteSizeLong() > kMaxFramePayload) {
+    return std::unexpected(fmt::format("message of {} bytes is larger than a frame",
+                                       msg.ByteSizeLong()));
+  }
   std::vector<std::uint8_t> bytes = make_frame(type, msg);
   std::size_t off = 0;
   while (off < bytes.size()) {
@@ -38,8 +42,9 @@ std::expected<Frame, std::string> FramedChannel::receive() {
     if (st != FrameStatus::kNeedMore) {
       return std::unexpected(fmt::format("malformed frame: {}", frame_status_name(st)));
     }
-    std::uint8_t buf[64 * 1024];
-    ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
+    // Large enough that a forwarded megabyte arrives in a few reads.
+    static thread_local std::vector<std::uint8_t> buf(1 << 20);
+    ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
     if (n == 0) {
       return std::unexpected(std::string(reader_.buffered() ? "closed mid-frame" : "closed"));
     }
@@ -49,7 +54,7 @@ std::expected<Frame, std::string> FramedChannel::receive() {
       }
       return std::unexpected(fmt::format("recv: {}", std::strerror(errno)));
     }
-    reader_.feed({buf, static_cast<std::size_t>(n)});
+    reader_.feed({buf.data(), static_cast<std::size_t>(n)});
   }
 }
 

@@ -134,7 +134,7 @@ TEST_CASE("a forged 100 GiB output is refused without allocating") {
 TEST_CASE("the request total is bounded, not only each buffer") {
   auto req = request(SYS_getpid, {});
   for (std::uint32_t i = 0; i < 5; ++i) {
-    add_buffer(req, i)->set_size(wire::MAX_BUFFER_BYTES);  // 5 x 16 MiB > 64 MiB
+    add_buffer(req, i)->set_size(wire::MAX_BUFFER_BYTES);  // 5 x 4 MiB > 12 MiB
   }
   CHECK(execute(req).ret() == -ENOMEM);
   wire::SyscallRequest iov = request(SYS_readv, {0, 0, 1024});
