@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# compare.sh PROGRAM
+#
+# Runs PROGRAM through run.sh once per mode in $MOS_PROG_MODES (default
+# "native native": determinism) and fails unless every transcript is
+# identical to the first and ends with the expected status: "exit: 0", or
+# what the source declares on a line "expect-status: ..." (e.g.
+# "killed by SIGTERM"). When mosrun exists the default becomes
+# "native home remote:node2". A mode that skips (77) skips the test.
+set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+(($# == 1)) || { echo "usage: compare.sh PROGRAM" >&2; exit 2; }
+name=$1
+read -r -a modes <<<"${MOS_PROG_MODES:-native native}"
+
+expected="exit: 0"
+if [[ -f $here/$name.c ]]; then
+  line=$(sed -n 's/.*expect-status: *\(.*[^ ]\) *$/\1/p' "$here/$name.c" | head -1)
+  [[ -n $line ]] && expected=$(sed 's| *\*/$||' <<<"$line")
+fi
+
+# Mode home: programs listed in home_pending.txt are skipped with their reason.
+for m in "${modes[@]}"; do
+  if [[ $m == home ]]; then
+    reason=$(awk -v n="$name" '$1 == n { $1 = ""; sub(/^ /, ""); print; exit }' "$here/home_pending.txt")
+    if [[ -n $reason ]]; then
+      echo "compare.sh: $name: not yet under mosrun: $reason"
+      exit 77
+    fi
+  fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mos-compare.XXXXXX") || exit 2
+trap 'rm -rf -- "$tmp"' EXIT
+
+rc=0
+for i in "${!modes[@]}"; do
+  m=${modes[$i]}
+  bash "$here/run.sh" "$m" "$name" >"$tmp/$i" 2>"$tmp/$i.err"
+  r=$?
+  if ((r == 77)); then
+    cat "$tmp/$i.err" >&2
+    echo "compare.sh: $name: mode $m skipped" >&2
+    exit 77
+  fi
+  if ((r != 0)); then
+    cat "$tmp/$i.err" >&2
+    echo "compare.sh: $name: run.sh $m failed with $r" >&2
+    exit 1
+  fi
+  if [[ -s $tmp/$i.err ]]; then
+    echo "--- stderr of $name ($m):" >&2
+    cat "$tmp/$i.err" >&2
+  fi
+  last=$(tail -n 1 "$tmp/$i")
+  if [[ $last != "$expected" ]]; then
+    echo "compare.sh: $name ($m) ended with '$last', expected '$expected'" >&2
+    cat "$tmp/$i"
+    rc=1
+  fi
+  if ((i > 0)) && ! diff -u --label "$name (${modes[0]})" --label "$name ($m, run $i)" "$tmp/0" "$tmp/$i"; then
+    echo "compare.sh: $name: transcript under $m differs from ${modes[0]}" >&2
+    rc=1
+  fi
+done
+((rc == 0)) && cat "$tmp/0"
+exit $rc
