@@ -33,11 +33,20 @@ using common::MsgType;
 constexpr std::int64_t kErestartSys = 512;
 
 int g_signal_pipe = -1;  // write end, for the handler
+// Set by the handler: some signal arrived (passed on or not) since the last
+// forwarded call started.
+volatile sig_atomic_t g_interrupted = 0;
 
 void on_signal(int sig, siginfo_t* info, void*) {
-  // Only signals someone sent to our PID are passed on: the terminal's
-  // (SI_KERNEL) reached the body directly, in the same process group.
-  if (info->si_code == SI_KERNEL) {
+  // Signals the terminal sends to the foreground process group reached the
+  // body directly (same group): passing them on would deliver them twice.
+  // Everything else sent to our PID is the program's: kill(2) from others,
+  // and the kernel's own for the calls we run for it (SIGALRM of alarm and
+  // setitimer, SIGPIPE of a write to a closed pipe, SIGIO, ...).
+  g_interrupted = 1;
+  const bool from_terminal = info->si_code == SI_KERNEL &&
+                             (sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH || sig == SIGHUP);
+  if (from_terminal) {
     return;
   }
   const int saved = errno;
@@ -177,12 +186,17 @@ void Deputy::serve() {
       case MsgType::kSyscallRequest: {
         wire::SyscallRequest req;
         wire::SyscallReply reply;
+        g_interrupted = 0;
         if (common::parse_payload(f, req)) {
           reply = execute(req);
         } else {
           reply.set_ret(-EINVAL);
         }
-        if (pass_signals() && reply.ret() == -EINTR) {
+        pass_signals();
+        // Cut short by a signal the body has too (passed on just now, or
+        // sent by the terminal to both): its kernel restarts the call or
+        // fails it with EINTR by the handler's SA_RESTART, as Linux does.
+        if (g_interrupted && reply.ret() == -EINTR) {
           reply.set_ret(-kErestartSys);
         }
         if (auto s = link_.send(MsgType::kSyscallReply, reply); !s) {
@@ -251,7 +265,7 @@ DeputySetup prepare() {
   sa.sa_sigaction = on_signal;
   sa.sa_flags = SA_SIGINFO;  // no SA_RESTART: a forwarded call must see EINTR
   sigemptyset(&sa.sa_mask);
-  for (int sig = 1; sig < 32; ++sig) {
+  for (int sig = 1; sig < NSIG; ++sig) {  // real-time signals included
     switch (sig) {
       case SIGKILL:
       case SIGSTOP:
@@ -262,7 +276,7 @@ DeputySetup prepare() {
       case SIGCONT:
         continue;  // job control stops and continues the deputy with the body
       default:
-        ::sigaction(sig, &sa, nullptr);
+        ::sigaction(sig, &sa, nullptr);  // fails harmlessly for glibc's 32, 33
     }
   }
   return s;

@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,6 +19,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "remote/SyscallTable.h"
 
@@ -74,10 +77,39 @@ int install_filter() {
     scmp_arg_cmp cmp{fp.cond.arg, op, a, b};
     rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, fp.nr, 1, &cmp);
   }
+  // Loaded by hand rather than by seccomp_load: libseccomp 2.5.4 cannot ask
+  // for WAIT_KILLABLE_RECV. With it, once the supervisor has taken a
+  // notification, only a fatal signal interrupts the body's wait: a signal
+  // the supervisor delivers while answering (raise, kill of self, a signal
+  // passed on by the deputy) then runs its handler when the call returns,
+  // instead of cancelling the answer and restarting the call.
+  int fd = rc;
   if (rc == 0) {
-    rc = seccomp_load(ctx);
+    fd = -EIO;
+    int mem = static_cast<int>(::syscall(SYS_memfd_create, "mos-filter", MFD_CLOEXEC));
+    if (mem >= 0 && seccomp_export_bpf(ctx, mem) == 0) {
+      const off_t size = ::lseek(mem, 0, SEEK_END);
+      std::vector<sock_filter> insns(static_cast<std::size_t>(size) / sizeof(sock_filter));
+      if (::pread(mem, insns.data(), insns.size() * sizeof(sock_filter), 0) ==
+          static_cast<ssize_t>(insns.size() * sizeof(sock_filter))) {
+        sock_fprog prog{static_cast<unsigned short>(insns.size()), insns.data()};
+        fd = static_cast<int>(::syscall(
+            SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+            SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog));
+        if (fd < 0 && errno == EINVAL) {
+          // A kernel before 5.19: signals may then interrupt answered calls.
+          fd = static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                          SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
+        }
+        if (fd < 0) {
+          fd = -errno;
+        }
+      }
+    }
+    if (mem >= 0) {
+      ::close(mem);
+    }
   }
-  int fd = rc == 0 ? seccomp_notify_fd(ctx) : rc;
   seccomp_release(ctx);
   return fd;
 }

@@ -275,15 +275,91 @@ Supervisor::Answer Supervisor::handle(const seccomp_notif& n) {
     case SYS_arch_prctl:
     case SYS_set_tid_address:
     case SYS_prctl:
-      // Body-local state, or a file mapping whose fd the body mirrors.
+    case SYS_get_robust_list:
+    case SYS_seccomp:
+    case SYS_shmat:
+    case SYS_shmdt:
+      // Body-local state, or a file mapping whose fd the body mirrors (at
+      // home the SysV segments are the node's own, so shmat runs natively).
       return {true, 0};
+    case SYS_sched_setparam:
+    case SYS_sched_getparam:
+    case SYS_sched_setscheduler:
+    case SYS_sched_getscheduler:
+    case SYS_sched_rr_get_interval:
+    case SYS_sched_setaffinity:
+    case SYS_sched_getaffinity:
+    case SYS_sched_setattr:
+    case SYS_sched_getattr:
+    case SYS_migrate_pages:
+    case SYS_move_pages:
+      // About ourselves (pid 0 or the program's PID): the body's CPU and
+      // memory, natively; about another program: at home.
+      if (n.data.args[0] == 0 || n.data.args[0] == static_cast<std::uint64_t>(opts_.deputy_pid)) {
+        return n.data.args[0] == 0 ? Answer{true, 0} : forward(*e, n);
+      }
+      return e->args_known ? forward(*e, n) : Answer{false, -ENOSYS};
+    case SYS_clone:
+    case SYS_clone3:
+    case SYS_fork:
+    case SYS_vfork:
+      // Not yet: a new deputy per child (docs/forwarding.md, "Plan for fork").
+      ++stats_.refused;
+      return {false, -ENOSYS};
+    case SYS_rt_sigqueueinfo:
+    case SYS_rt_tgsigqueueinfo: {
+      // sigqueue to itself: the body gets the signal with the program's
+      // siginfo (SI_QUEUE and its value), before the call returns.
+      const auto& a = n.data.args;
+      if (a[0] != static_cast<std::uint64_t>(opts_.deputy_pid)) {
+        return forward(*e, n);
+      }
+      const int sig = static_cast<int>(a[nr == SYS_rt_tgsigqueueinfo ? 2 : 1]);
+      siginfo_t info{};
+      iovec local{&info, sizeof info};
+      iovec remote{reinterpret_cast<void*>(a[nr == SYS_rt_tgsigqueueinfo ? 3 : 2]), sizeof info};
+      if (::process_vm_readv(body_.pid, &local, 1, &remote, 1, 0) != sizeof info) {
+        return {false, -EFAULT};
+      }
+      if (sig <= 0 || sig >= 65 || info.si_code >= 0 || info.si_code == SI_TKILL) {
+        return {false, -EPERM};  // what the kernel answers for such a siginfo
+      }
+      info.si_signo = sig;
+      if (::syscall(SYS_pidfd_send_signal, body_.pidfd.get(), sig, &info, 0) != 0) {
+        return {false, -errno};
+      }
+      return {false, 0};
+    }
     case SYS_kill:
     case SYS_tgkill:
-    case SYS_tkill:
-      // Self-directed signals run in the body; others go home.
-      return forward(*e, n);
+    case SYS_tkill: {
+      // A signal the program sends itself (raise, abort, kill(getpid())) is
+      // delivered to the body before the call returns, as the kernel does;
+      // others go home, where the PIDs are.
+      const auto& a = n.data.args;
+      const auto self = static_cast<std::uint64_t>(opts_.deputy_pid);
+      // (A single-threaded body: its one thread is the program's PID.)
+      const bool to_self = (nr == SYS_kill && a[0] == self) || (nr == SYS_tgkill && a[0] == self) ||
+                           (nr == SYS_tkill && a[0] == self);
+      if (!to_self) {
+        return forward(*e, n);
+      }
+      const int sig = static_cast<int>(nr == SYS_tgkill ? a[2] : a[1]);
+      if (sig < 0 || sig >= 65) {
+        return {false, -EINVAL};
+      }
+      if (sig != 0 && ::syscall(SYS_pidfd_send_signal, body_.pidfd.get(), sig, nullptr, 0) != 0) {
+        return {false, -errno};
+      }
+      return {false, 0};
+    }
     default:
-      // fork, clone, vfork, ... are not supported yet (home-node issue).
+      // The rest (itimers, rlimits, rusage, priorities, sigqueueinfo to
+      // others, signalfd) belong to the program's identity: the deputy runs
+      // them, when the table describes their arguments.
+      if (e->args_known) {
+        return forward(*e, n);
+      }
       ++stats_.refused;
       return {false, -ENOSYS};
   }
