@@ -18,6 +18,16 @@ for n in 1 2 3 4; do
   "$BIN/moscluster" exec "node$n" -- "$BIN/mosctl" status
 done
 echo
+echo "== node1: a real program under mosrun (body in the seccomp sandbox, syscalls forwarded to its deputy)"
+"$BIN/moscluster" exec node1 -- "$BIN/mosrun" /usr/bin/python3 -c '
+import hashlib, json, os, socket
+print(json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
+                  "sha256(mosix)": hashlib.sha256(b"mosix").hexdigest()[:16]}))'
+echo "(bodies on other nodes, mosrun -r NODE, and live migration come with the next issues)"
+echo
+echo "== node3: mon --once (the gossip bulletin board)"
+"$BIN/moscluster" exec node3 -- "$BIN/mon" --once
+echo
 echo "== moscluster down"
 "$BIN/moscluster" down
 trap - EXIT

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -204,9 +205,18 @@ void Deputy::serve() {
         }
         break;
       }
-      case MsgType::kExecDone:
+      case MsgType::kExecDone: {
         drop_cloexec_fds();
+        // ps and /proc/PID/status show the program's name, as after exec.
+        wire::ExecDone done;
+        if (common::parse_payload(f, done) && !done.path().empty()) {
+          const auto slash = done.path().rfind('/');
+          const std::string base =
+              slash == std::string::npos ? done.path() : done.path().substr(slash + 1);
+          ::prctl(PR_SET_NAME, base.substr(0, 15).c_str());
+        }
         break;
+      }
       case MsgType::kBodyStarted:
         break;
       case MsgType::kBodyFailed: {

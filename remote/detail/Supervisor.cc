@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <limits.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -256,6 +257,10 @@ Supervisor::Answer Supervisor::handle(const seccomp_notif& n) {
       // At home the program's files are the node's files: the body's kernel
       // runs the exec; the deputy then drops its close-on-exec fds too.
       wire::ExecDone done;
+      ProcessMemory mem(body_.pid);
+      if (auto path = mem.read_string(n.data.args[nr == SYS_execveat ? 1 : 0], PATH_MAX)) {
+        done.set_path(*path);
+      }
       if (bootstrapped_ && !link_.send(MsgType::kExecDone, done)) {
         link_gone_ = true;
       }
