@@ -12,6 +12,16 @@ trap cleanup EXIT
 echo "== moscluster up --nodes 4 --speeds 1,1,0.5,0.25"
 "$BIN/moscluster" up --nodes 4 --speeds 1,1,0.5,0.25
 "$BIN/moscluster" status
+echo "(waiting for the gossip boards to fill: a few periods)"
+for _ in $(seq 40); do
+  full=1
+  for n in 1 2 3 4; do
+    c=$("$BIN/moscluster" exec "node$n" -- "$BIN/mon" --once --json | grep -o '"name"' | wc -l)
+    [ "$c" -ge 4 ] || full=0
+  done
+  [ "$full" = 1 ] && break
+  sleep 0.5
+done
 for n in 1 2 3 4; do
   echo
   echo "== node$n: mosctl status"
