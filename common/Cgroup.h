@@ -51,6 +51,8 @@ std::expected<void, std::string> cgroup_write(const std::filesystem::path& dir,
                                               std::string_view file, std::string_view value);
 // Moves `pid` (0 = the caller) into the cgroup. Children forked later inherit it.
 std::expected<void, std::string> cgroup_join(const std::filesystem::path& dir, pid_t pid = 0);
+// Joins every directory in `dirs` in order; the first failure is returned.
+std::expected<void, std::string> cgroup_join_all(const std::vector<std::filesystem::path>& dirs);
 std::vector<pid_t> cgroup_pids(const std::filesystem::path& dir);
 
 // Limits CPU time to `cpus` CPUs' worth (0.5 = half of one CPU) with period

@@ -271,4 +271,13 @@ std::expected<void, std::string> cgroup_remove_tree(const std::filesystem::path&
   return {};
 }
 
+std::expected<void, std::string> cgroup_join_all(const std::vector<std::filesystem::path>& dirs) {
+  for (const auto& dir : dirs) {
+    if (auto r = cgroup_join(dir); !r) {
+      return r;
+    }
+  }
+  return {};
+}
+
 }  // namespace mos::common

@@ -242,11 +242,9 @@ std::expected<pid_t, std::string> spawn_namespace_init(NamespaceInitSpec spec) {
   }
   if (outer == 0) {
     // Still in the caller's PID namespace: join, unshare, then fork PID 1.
-    for (const auto& dir : spec.cgroups) {
-      if (auto r = cgroup_join(dir); !r) {
-        report->report_error(r.error());
-        ::_exit(127);
-      }
+    if (auto r = cgroup_join_all(spec.cgroups); !r) {
+      report->report_error(r.error());
+      ::_exit(127);
     }
     for (const auto& [kind, fd] : spec.join) {
       if (::setns(fd.get(), ns_clone_flag(kind)) != 0) {

@@ -322,11 +322,9 @@ std::expected<pid_t, std::string> spawn_daemon(const DaemonSpec& spec) {
     return std::unexpected(errno_message("fork", errno));
   }
   if (outer == 0) {
-    for (const auto& dir : spec.cgroups) {
-      if (auto r = cgroup_join(dir); !r) {
-        report->report_error(r.error());
-        ::_exit(127);
-      }
+    if (auto r = cgroup_join_all(spec.cgroups); !r) {
+      report->report_error(r.error());
+      ::_exit(127);
     }
     if (spec.namespaces != nullptr) {
       if (auto r = spec.namespaces->enter(); !r) {

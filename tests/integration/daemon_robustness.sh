@@ -8,16 +8,7 @@ BIN=${MOS_BIN:?MOS_BIN must point at the cli directory of the build}
 command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
 source "$(dirname "$0")/lib/common.bash"
 
-dir=$(mktemp -d /tmp/mos-robust.XXXXXX)
-pids=()
-cleanup() {
-  stop_watchdog
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-start_watchdog 120
+scratch_and_watchdog mos-robust 120
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/secret"

@@ -10,16 +10,7 @@ set -euo pipefail
 BIN=${MOS_BIN:?MOS_BIN must point at the cli directory of the build}
 command -v python3 >/dev/null || skip "needs python3"
 
-dir=$(mktemp -d /tmp/mos-partners.XXXXXX)
-pids=()
-cleanup() {
-  stop_watchdog
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-start_watchdog 120
+scratch_and_watchdog mos-partners 120
 
 free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 peer=$(free_port)

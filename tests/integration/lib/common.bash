@@ -52,3 +52,22 @@ wait_until() {
   done
 }
 
+
+# scratch_and_watchdog PREFIX SECONDS: for tests that run daemons by hand.
+# Makes the scratch directory $dir and the array pids (append the pid of
+# every process you start); at exit both are cleaned up, watchdog included.
+scratch_and_watchdog() {
+  dir=$(mktemp -d "/tmp/$1.XXXXXX")
+  pids=()
+  trap _scratch_cleanup EXIT
+  start_watchdog "$2"
+}
+_scratch_cleanup() {
+  local rc=$?
+  stop_watchdog
+  local p
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$dir"
+  exit "$rc"
+}
