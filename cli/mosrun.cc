@@ -12,6 +12,7 @@
 // 3 no local daemon, 4 unknown node, 5 node unreachable, 126 the program
 // cannot be run, 127 the program was not found.
 
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,6 +77,11 @@ std::string resolve(const std::string& prog) {
 
 int main(int argc, char** argv) {
   common::init_log_from_env();
+  // Deputy and supervisor allocate and free a forwarded call's buffers
+  // (up to a few MiB) on every call: keep them in the heap instead of
+  // mapping and trimming memory each time.
+  ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
   std::string node;
   bool quiet = false;
   int i = 1;
