@@ -6,13 +6,20 @@ namespace mos::common {
 
 std::string_view frame_status_name(FrameStatus s) {
   switch (s) {
-    case FrameStatus::kOk: return "ok";
-    case FrameStatus::kNeedMore: return "need more bytes";
-    case FrameStatus::kBadMagic: return "bad magic (not a mosix stream)";
-    case FrameStatus::kBadVersion: return "unsupported protocol version";
-    case FrameStatus::kBadReserved: return "reserved header bits set";
-    case FrameStatus::kBadType: return "invalid message type 0";
-    case FrameStatus::kOversized: return "frame too large";
+    case FrameStatus::kOk:
+      return "ok";
+    case FrameStatus::kNeedMore:
+      return "need more bytes";
+    case FrameStatus::kBadMagic:
+      return "bad magic (not a mosix stream)";
+    case FrameStatus::kBadVersion:
+      return "unsupported protocol version";
+    case FrameStatus::kBadReserved:
+      return "reserved header bits set";
+    case FrameStatus::kBadType:
+      return "invalid message type 0";
+    case FrameStatus::kOversized:
+      return "frame too large";
   }
   return "unknown frame status";
 }
@@ -37,19 +44,27 @@ FrameStatus parse_frame_header(std::span<const std::uint8_t> b, FrameHeader& out
   // Check each field as soon as its bytes are present, so garbage is refused
   // on its first byte instead of after waiting for a whole header.
   const std::size_t n = b.size();
-  if (n >= 1 && b[0] != kFrameMagic0) return FrameStatus::kBadMagic;
-  if (n >= 2 && b[1] != kFrameMagic1) return FrameStatus::kBadMagic;
-  if (n >= 3 && b[2] != kWireVersion) return FrameStatus::kBadVersion;
-  if (n >= 4 && b[3] != 0) return FrameStatus::kBadReserved;
-  if (n >= 6 && b[4] == 0 && b[5] == 0) return FrameStatus::kBadType;
-  if ((n >= 7 && b[6] != 0) || (n >= 8 && b[7] != 0)) return FrameStatus::kBadReserved;
+  if (n >= 1 && b[0] != kFrameMagic0)
+    return FrameStatus::kBadMagic;
+  if (n >= 2 && b[1] != kFrameMagic1)
+    return FrameStatus::kBadMagic;
+  if (n >= 3 && b[2] != kWireVersion)
+    return FrameStatus::kBadVersion;
+  if (n >= 4 && b[3] != 0)
+    return FrameStatus::kBadReserved;
+  if (n >= 6 && b[4] == 0 && b[5] == 0)
+    return FrameStatus::kBadType;
+  if ((n >= 7 && b[6] != 0) || (n >= 8 && b[7] != 0))
+    return FrameStatus::kBadReserved;
   // Missing low length bytes count as 0: the smallest the length can become.
   std::uint32_t len = 0;
   for (std::size_t i = 8; i < kFrameHeaderSize; ++i) {
     len = (len << 8) | (i < n ? b[i] : 0u);
   }
-  if (n > 8 && (len > max_payload || len > kMaxFramePayload)) return FrameStatus::kOversized;
-  if (n < kFrameHeaderSize) return FrameStatus::kNeedMore;
+  if (n > 8 && (len > max_payload || len > kMaxFramePayload))
+    return FrameStatus::kOversized;
+  if (n < kFrameHeaderSize)
+    return FrameStatus::kNeedMore;
   const std::uint16_t type = static_cast<std::uint16_t>((b[4] << 8) | b[5]);
   out.version = b[2];
   out.type = type;

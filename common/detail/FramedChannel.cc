@@ -14,8 +14,8 @@ namespace mos::common {
 std::expected<void, std::string> FramedChannel::send(MsgType type,
                                                      const google::protobuf::MessageLite& msg) {
   if (msg.ByteSizeLong() > kMaxFramePayload) {
-    return std::unexpected(fmt::format("message of {} bytes is larger than a frame",
-                                       msg.ByteSizeLong()));
+    return std::unexpected(
+        fmt::format("message of {} bytes is larger than a frame", msg.ByteSizeLong()));
   }
   std::vector<std::uint8_t> bytes = make_frame(type, msg);
   std::size_t off = 0;

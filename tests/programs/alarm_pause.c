@@ -5,9 +5,11 @@
 
 static volatile sig_atomic_t alarms;
 
-static void on_alrm(int sig) { alarms++; }
+static void on_alrm(int sig) {
+  alarms++;
+}
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc > 1) {
     /* After exec: the pending alarm from before exec kills us (default action). */
     printf("exec'd child waits for the inherited alarm\n");
@@ -51,7 +53,7 @@ int main(int argc, char **argv) {
     /* Still blocked across exec: the new image unblocks when it is ready. */
     signal(SIGALRM, SIG_DFL);
     alarm(1);
-    execl(argv[0], argv[0], "exec", (char *)NULL);
+    execl(argv[0], argv[0], "exec", (char*)NULL);
     _exit(127);
   }
   printf("exec child %s\n", wait_child(c));

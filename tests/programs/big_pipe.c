@@ -5,7 +5,9 @@
 
 enum { kTotal = 8 << 20 };
 
-static unsigned char pattern(size_t i) { return (unsigned char)((i * 2654435761u) >> 13); }
+static unsigned char pattern(size_t i) {
+  return (unsigned char)((i * 2654435761u) >> 13);
+}
 
 static unsigned long long produce(int fd) {
   unsigned char buf[70001];
@@ -13,21 +15,24 @@ static unsigned long long produce(int fd) {
   size_t sent = 0, chunk = 1;
   while (sent < kTotal) {
     size_t n = chunk;
-    if (n > sizeof buf) n = sizeof buf;
-    if (n > kTotal - sent) n = kTotal - sent;
+    if (n > sizeof buf)
+      n = sizeof buf;
+    if (n > kTotal - sent)
+      n = kTotal - sent;
     for (size_t i = 0; i < n; i++) {
       buf[i] = pattern(sent + i);
     }
     write_all(fd, buf, n);
     h = fnv1a(h, buf, n);
     sent += n;
-    chunk = chunk * 3 + 7;  /* 1, 10, 37, ... up to 70001 */
-    if (chunk > sizeof buf) chunk = 4093;
+    chunk = chunk * 3 + 7; /* 1, 10, 37, ... up to 70001 */
+    if (chunk > sizeof buf)
+      chunk = 4093;
   }
   return h;
 }
 
-static unsigned long long consume(int fd, size_t *total, int *bad) {
+static unsigned long long consume(int fd, size_t* total, int* bad) {
   unsigned char buf[65536 + 17];
   unsigned long long h = FNV_INIT;
   *total = 0;
@@ -35,7 +40,8 @@ static unsigned long long consume(int fd, size_t *total, int *bad) {
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     CHECK(n >= 0);
-    if (n == 0) break;
+    if (n == 0)
+      break;
     for (ssize_t i = 0; i < n; i++) {
       *bad += buf[i] != pattern(*total + (size_t)i);
     }
@@ -84,8 +90,8 @@ int main(void) {
     CHECK(read_full(r[0], &theirs, sizeof theirs) == sizeof theirs);
     close(r[0]);
     printf("%s: %zu bytes, %d wrong, fnv=%016llx, both sides agree: %s, child %s\n",
-           child_writes ? "child->parent" : "parent->child", total, bad, mine, mine == theirs ? "yes" : "no",
-           wait_child(c));
+           child_writes ? "child->parent" : "parent->child", total, bad, mine,
+           mine == theirs ? "yes" : "no", wait_child(c));
   }
   return 0;
 }

@@ -4,7 +4,7 @@
 #include "progutil.h"
 
 int main(void) {
-  char buf[7];  /* small on purpose: many read/write round trips */
+  char buf[7]; /* small on purpose: many read/write round trips */
   unsigned long long h = FNV_INIT;
   size_t total = 0, lines = 0;
   for (;;) {

@@ -1,14 +1,14 @@
 /* chdir/fchdir/getcwd, printed relative to MOS_PROG_DIR; relative paths
  * resolve against the cwd; a child inherits it. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include "progutil.h"
 
 static char base[PATH_MAX];
 
-static void cwd(const char *label) {
+static void cwd(const char* label) {
   char buf[PATH_MAX];
   CHECK(getcwd(buf, sizeof buf) != NULL);
   size_t n = strlen(base);
@@ -42,7 +42,8 @@ int main(void) {
   printf("chdir missing: %s\n", chdir("nope") < 0 ? errno_name(errno) : "ok?");
   printf("chdir to file: %s\n", chdir("a/b/here.txt") < 0 ? errno_name(errno) : "ok?");
   char small[2];
-  printf("getcwd tiny buffer: %s\n", getcwd(small, sizeof small) == NULL ? errno_name(errno) : "ok?");
+  printf("getcwd tiny buffer: %s\n",
+         getcwd(small, sizeof small) == NULL ? errno_name(errno) : "ok?");
   CHECK(chdir("a") == 0);
   pid_t p = xfork();
   if (p == 0) {
@@ -53,8 +54,9 @@ int main(void) {
   }
   printf("child %s\n", wait_child(p));
   cwd("parent unchanged");
-  char *g = get_current_dir_name();
-  printf("get_current_dir_name agrees: %s\n", g && strcmp(g + strlen(base), "/a") == 0 ? "yes" : "no");
+  char* g = get_current_dir_name();
+  printf("get_current_dir_name agrees: %s\n",
+         g && strcmp(g + strlen(base), "/a") == 0 ? "yes" : "no");
   free(g);
   return 0;
 }

@@ -1,16 +1,19 @@
 /* clock_gettime: MONOTONIC never goes back (also across a child), the
  * realtime clock is plausible, resolutions are sane, times() works. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <sys/time.h>
 #include <sys/times.h>
 #include <time.h>
+#include "progutil.h"
 
-static long long ns(struct timespec t) { return (long long)t.tv_sec * 1000000000LL + t.tv_nsec; }
+static long long ns(struct timespec t) {
+  return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
 
 int main(void) {
-  clockid_t clocks[] = {CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_BOOTTIME, CLOCK_MONOTONIC_COARSE};
-  const char *names[] = {"MONOTONIC", "MONOTONIC_RAW", "BOOTTIME", "MONOTONIC_COARSE"};
+  clockid_t clocks[] = {CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_BOOTTIME,
+                        CLOCK_MONOTONIC_COARSE};
+  const char* names[] = {"MONOTONIC", "MONOTONIC_RAW", "BOOTTIME", "MONOTONIC_COARSE"};
   for (int c = 0; c < 4; c++) {
     struct timespec prev, cur;
     CHECK(clock_gettime(clocks[c], &prev) == 0);
@@ -45,7 +48,8 @@ int main(void) {
   printf("REALTIME after 2020: %s\n", a.tv_sec > 1577836800 ? "yes" : "no");
   struct timeval tv;
   CHECK(gettimeofday(&tv, NULL) == 0);
-  printf("gettimeofday within 5s of REALTIME: %s\n", llabs((long long)tv.tv_sec - a.tv_sec) <= 5 ? "yes" : "no");
+  printf("gettimeofday within 5s of REALTIME: %s\n",
+         llabs((long long)tv.tv_sec - a.tv_sec) <= 5 ? "yes" : "no");
   time_t t = time(NULL);
   printf("time() within 5s of REALTIME: %s\n", llabs((long long)t - a.tv_sec) <= 5 ? "yes" : "no");
   CHECK(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a) == 0);

@@ -2,10 +2,10 @@
  * to RLIMIT_NOFILE), then opens files: it gets 0, 1, 2, ... in order. The
  * child reports through a file, since its stdout is gone. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include "progutil.h"
 
 static void close_everything(void) {
   if (syscall(SYS_close_range, 0U, ~0U, 0U) == 0) {
@@ -30,18 +30,20 @@ int main(void) {
     }
     close(got[1]);
     close(got[3]);
-    got[5] = open(prog_path("f1"), O_RDONLY);   /* lowest free: 1 */
-    got[6] = dup(got[0]);                      /* then 3 */
+    got[5] = open(prog_path("f1"), O_RDONLY); /* lowest free: 1 */
+    got[6] = dup(got[0]);                     /* then 3 */
     int p[2];
     if (pipe(p) != 0) {
       _exit(3);
     }
-    got[7] = p[0] * 10 + p[1];                 /* 5 and 6 */
+    got[7] = p[0] * 10 + p[1]; /* 5 and 6 */
     int out = open(prog_path("report"), O_CREAT | O_WRONLY | O_TRUNC, 0644);
     char buf[256];
     int n = snprintf(buf, sizeof buf,
-                     "opens: %d %d %d %d %d\nreopen after closing 1 and 3: %d\ndup: %d\npipe: %d %d\nreport fd: %d\n",
-                     got[0], got[1], got[2], got[3], got[4], got[5], got[6], got[7] / 10, got[7] % 10, out);
+                     "opens: %d %d %d %d %d\nreopen after closing 1 and 3: %d\ndup: %d\npipe: %d "
+                     "%d\nreport fd: %d\n",
+                     got[0], got[1], got[2], got[3], got[4], got[5], got[6], got[7] / 10,
+                     got[7] % 10, out);
     if (write(out, buf, (size_t)n) != n) {
       _exit(4);
     }
@@ -55,7 +57,7 @@ int main(void) {
     _exit(0);
   }
   printf("child %s\n", wait_child(c));
-  FILE *f = fopen(prog_path("report"), "r");
+  FILE* f = fopen(prog_path("report"), "r");
   CHECK(f != NULL);
   char line[256];
   while (fgets(line, sizeof line, f) != NULL) {

@@ -6,7 +6,7 @@
 
 int main(void) {
   enum { kN = 20000000 };
-  unsigned char *composite = calloc(kN + 1, 1);
+  unsigned char* composite = calloc(kN + 1, 1);
   CHECK(composite != NULL);
   long count = 0;
   unsigned long long psum = 0;

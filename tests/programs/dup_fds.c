@@ -1,7 +1,7 @@
 /* dup/dup2/dup3: shared offsets, fixed target numbers, cloexec, errors. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
+#include "progutil.h"
 
 int main(void) {
   int fd = open(prog_path("f"), O_CREAT | O_RDWR | O_TRUNC, 0644);
@@ -36,6 +36,7 @@ int main(void) {
   printf("file has %zd bytes: [%.*s]\n", n, (int)(n > 0 ? n - 1 : 0), buf);
   close(50);
   printf("close 50 then fcntl: %s; original still ok: %s\n",
-         fcntl(50, F_GETFD) < 0 ? errno_name(errno) : "open?", fcntl(fd, F_GETFD) >= 0 ? "yes" : "no");
+         fcntl(50, F_GETFD) < 0 ? errno_name(errno) : "open?",
+         fcntl(fd, F_GETFD) >= 0 ? "yes" : "no");
   return 0;
 }

@@ -1,12 +1,12 @@
 /* epoll on pipes and sockets: level vs edge triggering, EPOLLONESHOT,
  * ctl errors, data.u64 round trip, and a wakeup from a child. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <sys/epoll.h>
-#include <time.h>
 #include <sys/socket.h>
+#include <time.h>
+#include "progutil.h"
 
-static void wait_show(int ep, const char *label, int timeout) {
+static void wait_show(int ep, const char* label, int timeout) {
   struct epoll_event ev[8];
   int n = epoll_wait(ep, ev, 8, timeout);
   /* Sort by tag so simultaneous events print in a stable order. */
@@ -21,9 +21,9 @@ static void wait_show(int ep, const char *label, int timeout) {
   }
   printf("%-28s n=%d", label, n);
   for (int i = 0; i < n; i++) {
-    printf(" tag%llu[%s%s%s%s]", (unsigned long long)ev[i].data.u64, ev[i].events & EPOLLIN ? "IN" : "",
-           ev[i].events & EPOLLOUT ? "OUT" : "", ev[i].events & EPOLLHUP ? "HUP" : "",
-           ev[i].events & EPOLLRDHUP ? "RDHUP" : "");
+    printf(" tag%llu[%s%s%s%s]", (unsigned long long)ev[i].data.u64,
+           ev[i].events & EPOLLIN ? "IN" : "", ev[i].events & EPOLLOUT ? "OUT" : "",
+           ev[i].events & EPOLLHUP ? "HUP" : "", ev[i].events & EPOLLRDHUP ? "RDHUP" : "");
   }
   printf("\n");
 }
@@ -39,8 +39,10 @@ int main(void) {
   e = (struct epoll_event){.events = EPOLLIN | EPOLLET | EPOLLRDHUP, .data.u64 = 2};
   CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &e) == 0);
   printf("add twice: %s\n", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e) < 0 ? errno_name(errno) : "ok?");
-  printf("mod unknown: %s\n", epoll_ctl(ep, EPOLL_CTL_MOD, p[1], &e) < 0 ? errno_name(errno) : "ok?");
-  printf("add epoll to itself: %s\n", epoll_ctl(ep, EPOLL_CTL_ADD, ep, &e) < 0 ? errno_name(errno) : "ok?");
+  printf("mod unknown: %s\n",
+         epoll_ctl(ep, EPOLL_CTL_MOD, p[1], &e) < 0 ? errno_name(errno) : "ok?");
+  printf("add epoll to itself: %s\n",
+         epoll_ctl(ep, EPOLL_CTL_ADD, ep, &e) < 0 ? errno_name(errno) : "ok?");
   wait_show(ep, "idle:", 0);
   CHECK(write(p[1], "ab", 2) == 2);
   CHECK(write(sv[1], "xy", 2) == 2);
@@ -64,7 +66,8 @@ int main(void) {
   wait_show(ep, "oneshot re-armed:", 0);
   CHECK(read(p[0], buf, 1) == 1);
   CHECK(epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL) == 0);
-  printf("del again: %s\n", epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL) < 0 ? errno_name(errno) : "ok?");
+  printf("del again: %s\n",
+         epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL) < 0 ? errno_name(errno) : "ok?");
 
   e = (struct epoll_event){.events = EPOLLIN, .data.u64 = 4};
   CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e) == 0);
@@ -89,6 +92,7 @@ int main(void) {
   CHECK(read(p[0], buf, 4) == 4);
   wait_show(ep, "pipe writer closed:", 0);
   struct epoll_event out;
-  printf("epoll_wait maxevents 0: %s\n", epoll_wait(ep, &out, 0, 0) < 0 ? errno_name(errno) : "ok?");
+  printf("epoll_wait maxevents 0: %s\n",
+         epoll_wait(ep, &out, 0, 0) < 0 ? errno_name(errno) : "ok?");
   return 0;
 }

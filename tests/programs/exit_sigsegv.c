@@ -1,12 +1,14 @@
 /* Death by SIGSEGV raised on purpose (no real fault, no core file).
  * expect-status: killed by SIGSEGV */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <sys/resource.h>
+#include "progutil.h"
 
 static volatile sig_atomic_t caught;
 
-static void on_segv(int sig) { caught++; }
+static void on_segv(int sig) {
+  caught++;
+}
 
 int main(void) {
   struct rlimit no_core = {0, 0};

@@ -17,7 +17,7 @@ int main(void) {
   raise(SIGTERM);
   printf("blocked SIGTERM is pending, still alive\n");
   fflush(stdout);
-  sigprocmask(SIG_UNBLOCK, &s, NULL);  /* dies here */
+  sigprocmask(SIG_UNBLOCK, &s, NULL); /* dies here */
   printf("not reached\n");
   return 0;
 }

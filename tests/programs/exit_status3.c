@@ -3,8 +3,12 @@
 #define _GNU_SOURCE
 #include "progutil.h"
 
-static void first(void) { printf("atexit: registered first, runs last\n"); }
-static void second(void) { printf("atexit: registered second, runs first\n"); }
+static void first(void) {
+  printf("atexit: registered first, runs last\n");
+}
+static void second(void) {
+  printf("atexit: registered second, runs first\n");
+}
 
 int main(void) {
   CHECK(atexit(first) == 0);
@@ -13,7 +17,7 @@ int main(void) {
   pid_t c = xfork();
   if (c == 0) {
     printf("child _exit skips atexit and stdio\n");
-    _exit(3);  /* the line above is never flushed */
+    _exit(3); /* the line above is never flushed */
   }
   printf("child %s\n", wait_child(c));
   exit(3);

@@ -1,10 +1,10 @@
 /* fcntl: status flags, FD_CLOEXEC (checked across execve), F_DUPFD,
  * and a record lock seen from a child (l_pid is the parent). */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
+#include "progutil.h"
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc == 3 && strcmp(argv[1], "probe") == 0) {
     /* After execve: is the fd number we were given still open? */
     int fd = atoi(argv[2]);
@@ -19,7 +19,8 @@ int main(int argc, char **argv) {
          (fl & O_ACCMODE) == O_RDWR ? "O_RDWR" : "other", !!(fl & O_APPEND), !!(fl & O_NONBLOCK));
   CHECK(fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0);
   fl = fcntl(fd, F_GETFL);
-  printf("after F_SETFL O_NONBLOCK: append=%d nonblock=%d\n", !!(fl & O_APPEND), !!(fl & O_NONBLOCK));
+  printf("after F_SETFL O_NONBLOCK: append=%d nonblock=%d\n", !!(fl & O_APPEND),
+         !!(fl & O_NONBLOCK));
   CHECK(fcntl(fd, F_SETFL, fl & ~O_APPEND) == 0);
   printf("after clearing O_APPEND: append=%d\n", !!(fcntl(fd, F_GETFL) & O_APPEND));
 
@@ -43,7 +44,7 @@ int main(int argc, char **argv) {
     printf("exec with %s fd:\n", i == 0 ? "cloexec" : "plain");
     pid_t p = xfork();
     if (p == 0) {
-      execl(argv[0], argv[0], "probe", i == 0 ? a1 : a2, (char *)NULL);
+      execl(argv[0], argv[0], "probe", i == 0 ? a1 : a2, (char*)NULL);
       _exit(127);
     }
     printf("  child %s\n", wait_child(p));
@@ -61,7 +62,8 @@ int main(int argc, char **argv) {
            q.l_type == F_WRLCK ? "F_WRLCK" : "other", (long long)q.l_start, (long long)q.l_len,
            q.l_pid == parent ? "parent" : "other");
     struct flock t = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
-    printf("child F_SETLK conflicting: %s\n", fcntl(d10, F_SETLK, &t) < 0 ? errno_name(errno) : "ok?");
+    printf("child F_SETLK conflicting: %s\n",
+           fcntl(d10, F_SETLK, &t) < 0 ? errno_name(errno) : "ok?");
     struct flock u = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 10, .l_len = 5};
     printf("child F_SETLK beyond: %s\n", fcntl(d10, F_SETLK, &u) == 0 ? "ok" : errno_name(errno));
     fflush(stdout);

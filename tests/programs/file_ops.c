@@ -1,20 +1,20 @@
 /* Files: create, append, rename, unlink, and a sorted readdir listing. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include "progutil.h"
 
-static int cmp(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
+static int cmp(const void* a, const void* b) {
+  return strcmp(*(char* const*)a, *(char* const*)b);
 }
 
-static void list(const char *dir) {
-  DIR *d = opendir(dir);
+static void list(const char* dir) {
+  DIR* d = opendir(dir);
   CHECK(d != NULL);
-  char *names[64];
+  char* names[64];
   int n = 0;
-  struct dirent *e;
+  struct dirent* e;
   while ((e = readdir(d)) != NULL) {
     CHECK(n < 64);
     names[n++] = strdup(e->d_name);
@@ -29,7 +29,7 @@ static void list(const char *dir) {
   printf("\n");
 }
 
-static void show(const char *path) {
+static void show(const char* path) {
   char buf[256];
   int fd = open(path, O_RDONLY);
   CHECK(fd >= 0);
@@ -41,7 +41,7 @@ static void show(const char *path) {
 }
 
 int main(void) {
-  const char *dir = prog_path("files");
+  const char* dir = prog_path("files");
   CHECK(mkdir(dir, 0755) == 0);
   char a[4096], b[4096], c[4096];
   snprintf(a, sizeof a, "%s/alpha", dir);
@@ -53,13 +53,14 @@ int main(void) {
   write_all(fd, "first\n", 6);
   close(fd);
   errno = 0;
-  printf("create again with O_EXCL: %s\n", open(a, O_WRONLY | O_CREAT | O_EXCL, 0644) < 0 ? errno_name(errno) : "opened?");
+  printf("create again with O_EXCL: %s\n",
+         open(a, O_WRONLY | O_CREAT | O_EXCL, 0644) < 0 ? errno_name(errno) : "opened?");
   show(a);
 
   fd = open(a, O_WRONLY | O_APPEND);
   CHECK(fd >= 0);
   CHECK(lseek(fd, 0, SEEK_SET) == 0);
-  write_all(fd, "second\n", 7);  /* O_APPEND ignores the offset */
+  write_all(fd, "second\n", 7); /* O_APPEND ignores the offset */
   close(fd);
   show(a);
 
@@ -70,11 +71,12 @@ int main(void) {
   list(dir);
 
   CHECK(rename(a, b) == 0);
-  printf("after rename alpha->beta: alpha %s\n", access(a, F_OK) == 0 ? "exists" : errno_name(errno));
+  printf("after rename alpha->beta: alpha %s\n",
+         access(a, F_OK) == 0 ? "exists" : errno_name(errno));
   show(b);
   list(dir);
 
-  CHECK(rename(c, b) == 0);  /* replaces beta atomically */
+  CHECK(rename(c, b) == 0); /* replaces beta atomically */
   show(b);
   list(dir);
 

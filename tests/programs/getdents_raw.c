@@ -1,11 +1,11 @@
 /* getdents64 directly (small buffer, many calls) and readdir agree:
  * names sorted, d_type of each kind, rewinddir, telldir/seekdir. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include "progutil.h"
 
 struct linux_dirent64 {
   unsigned long long d_ino;
@@ -15,23 +15,29 @@ struct linux_dirent64 {
   char d_name[];
 };
 
-static int cmp(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
+static int cmp(const void* a, const void* b) {
+  return strcmp(*(char* const*)a, *(char* const*)b);
 }
 
 static char type_char(unsigned char t) {
   switch (t) {
-    case DT_REG: return 'f';
-    case DT_DIR: return 'd';
-    case DT_LNK: return 'l';
-    case DT_FIFO: return 'p';
-    case DT_UNKNOWN: return '?';
-    default: return 'o';
+    case DT_REG:
+      return 'f';
+    case DT_DIR:
+      return 'd';
+    case DT_LNK:
+      return 'l';
+    case DT_FIFO:
+      return 'p';
+    case DT_UNKNOWN:
+      return '?';
+    default:
+      return 'o';
   }
 }
 
 int main(void) {
-  const char *dir = prog_path("many");
+  const char* dir = prog_path("many");
   CHECK(mkdir(dir, 0755) == 0);
   for (int i = 0; i < 60; i++) {
     char p[4200];
@@ -50,9 +56,9 @@ int main(void) {
 
   int fd = open(dir, O_RDONLY | O_DIRECTORY);
   CHECK(fd >= 0);
-  char *names[128];
+  char* names[128];
   int n = 0, calls = 0;
-  char buf[256];  /* forces many getdents64 calls */
+  char buf[256]; /* forces many getdents64 calls */
   for (;;) {
     long r = syscall(SYS_getdents64, fd, buf, sizeof buf);
     CHECK(r >= 0);
@@ -61,8 +67,8 @@ int main(void) {
     }
     calls++;
     for (long off = 0; off < r;) {
-      struct linux_dirent64 *e = (struct linux_dirent64 *)(buf + off);
-      char *s = malloc(strlen(e->d_name) + 3);
+      struct linux_dirent64* e = (struct linux_dirent64*)(buf + off);
+      char* s = malloc(strlen(e->d_name) + 3);
       sprintf(s, "%s %c", e->d_name, type_char(e->d_type));
       CHECK(n < 128);
       names[n++] = s;
@@ -72,18 +78,20 @@ int main(void) {
   printf("getdents64: %d entries, more than 5 calls: %s\n", n, calls > 5 ? "yes" : "no");
   char tiny[8];
   printf("getdents64 buffer too small: %s\n",
-         (lseek(fd, 0, SEEK_SET), syscall(SYS_getdents64, fd, tiny, sizeof tiny)) < 0 ? errno_name(errno) : "ok?");
+         (lseek(fd, 0, SEEK_SET), syscall(SYS_getdents64, fd, tiny, sizeof tiny)) < 0
+             ? errno_name(errno)
+             : "ok?");
   qsort(names, (size_t)n, sizeof names[0], cmp);
   for (int i = 0; i < n; i++) {
     printf("  %s\n", names[i]);
   }
   close(fd);
 
-  DIR *d = opendir(dir);
+  DIR* d = opendir(dir);
   CHECK(d != NULL);
   int m = 0, same = 1;
-  char *rnames[128];
-  struct dirent *e;
+  char* rnames[128];
+  struct dirent* e;
   long pos5 = -1;
   char at5[256] = "";
   while ((e = readdir(d)) != NULL) {
@@ -102,7 +110,8 @@ int main(void) {
   printf("readdir: %d entries, same names: %s\n", m, same && m == n ? "yes" : "no");
   seekdir(d, pos5);
   e = readdir(d);
-  printf("seekdir/telldir returns to the same entry: %s\n", e && strcmp(e->d_name, at5) == 0 ? "yes" : "no");
+  printf("seekdir/telldir returns to the same entry: %s\n",
+         e && strcmp(e->d_name, at5) == 0 ? "yes" : "no");
   rewinddir(d);
   int again = 0;
   while (readdir(d) != NULL) {

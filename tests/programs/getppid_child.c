@@ -31,7 +31,8 @@ int main(void) {
   printf("parent: fork returned the child's getpid: %s\n", reported == c ? "ok" : "MISMATCH");
   printf("parent: child %s\n", wait_child(c));
   printf("parent: getppid unchanged and positive: %s\n", getppid() > 0 ? "ok" : "MISMATCH");
-  printf("parent: getpgrp/getsid positive: %s\n", getpgrp() > 0 && getsid(0) > 0 ? "ok" : "MISMATCH");
+  printf("parent: getpgrp/getsid positive: %s\n",
+         getpgrp() > 0 && getsid(0) > 0 ? "ok" : "MISMATCH");
   printf("parent: getpgid(0) == getpgrp(): %s\n", getpgid(0) == getpgrp() ? "ok" : "MISMATCH");
   return 0;
 }

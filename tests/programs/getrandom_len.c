@@ -1,8 +1,8 @@
 /* getrandom and /dev/urandom: only lengths and coarse properties print. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
 #include <sys/random.h>
+#include "progutil.h"
 
 int main(void) {
   unsigned char a[256], b[256];

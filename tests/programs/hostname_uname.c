@@ -2,11 +2,11 @@
  * be the home node's, wherever the body runs. Printed verbatim on purpose:
  * the three-way comparison checks they do not change. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <sys/utsname.h>
+#include "progutil.h"
 
 int main(void) {
-  FILE *f = fopen("/etc/hostname", "r");
+  FILE* f = fopen("/etc/hostname", "r");
   char line[256] = "";
   if (f == NULL) {
     printf("/etc/hostname: %s\n", errno_name(errno));
@@ -29,14 +29,15 @@ int main(void) {
   if (f != NULL) {
     printf("/etc/hostname equals nodename: %s\n", strcmp(line, u.nodename) == 0 ? "yes" : "no");
   }
-  FILE *p = fopen("/proc/sys/kernel/hostname", "r");
+  FILE* p = fopen("/proc/sys/kernel/hostname", "r");
   if (p != NULL) {
     char k[256] = "";
     if (fgets(k, sizeof k, p) != NULL) {
       k[strcspn(k, "\n")] = '\0';
     }
     fclose(p);
-    printf("/proc/sys/kernel/hostname equals nodename: %s\n", strcmp(k, u.nodename) == 0 ? "yes" : "no");
+    printf("/proc/sys/kernel/hostname equals nodename: %s\n",
+           strcmp(k, u.nodename) == 0 ? "yes" : "no");
   }
   return 0;
 }

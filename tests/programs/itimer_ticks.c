@@ -1,13 +1,15 @@
 /* setitimer ITIMER_REAL with an interval: count exactly 10 ticks with
  * sigsuspend, check getitimer, then disarm and see no more ticks. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <sys/time.h>
 #include <time.h>
+#include "progutil.h"
 
 static volatile sig_atomic_t ticks;
 
-static void on_alrm(int sig) { ticks++; }
+static void on_alrm(int sig) {
+  ticks++;
+}
 
 int main(void) {
   struct sigaction sa;
@@ -44,7 +46,8 @@ int main(void) {
   }
   printf("after disarm, new ticks=%d\n", (int)(ticks - before));
   CHECK(getitimer(ITIMER_REAL, &cur) == 0);
-  printf("getitimer disarmed: %s\n", cur.it_value.tv_sec == 0 && cur.it_value.tv_usec == 0 ? "yes" : "no");
+  printf("getitimer disarmed: %s\n",
+         cur.it_value.tv_sec == 0 && cur.it_value.tv_usec == 0 ? "yes" : "no");
 
   /* One-shot ITIMER_VIRTUAL on CPU time: burn CPU until SIGVTALRM. */
   signal(SIGVTALRM, on_alrm);

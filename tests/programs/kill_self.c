@@ -15,7 +15,8 @@ int main(void) {
   signal(SIGUSR1, on_sig);
   signal(SIGHUP, on_sig);
   int r = kill(getpid(), SIGUSR1);
-  printf("kill(self, USR1) = %d, handler already ran: %s\n", r, hits == 1 && last == SIGUSR1 ? "yes" : "no");
+  printf("kill(self, USR1) = %d, handler already ran: %s\n", r,
+         hits == 1 && last == SIGUSR1 ? "yes" : "no");
   printf("kill(self, 0) = %d\n", kill(getpid(), 0));
   printf("kill(self, 12345): %s\n", kill(getpid(), 12345) < 0 ? errno_name(errno) : "ok?");
   /* kill(0, ...) reaches the whole process group: done in a child that
@@ -59,7 +60,7 @@ int main(void) {
       pause();
     }
   }
-  setpgid(c, c);  /* both sides, so whoever runs first wins the race */
+  setpgid(c, c); /* both sides, so whoever runs first wins the race */
   printf("killpg(child group, TERM) = %d\n", killpg(c, SIGTERM));
   printf("child in group %s\n", wait_child(c));
   printf("hits=%d\n", (int)hits);

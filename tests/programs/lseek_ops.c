@@ -1,7 +1,7 @@
 /* lseek: SEEK_SET/CUR/END, seeking past EOF makes a hole, errors. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
+#include "progutil.h"
 
 int main(void) {
   int fd = open(prog_path("f"), O_CREAT | O_RDWR, 0644);

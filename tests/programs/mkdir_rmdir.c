@@ -1,10 +1,10 @@
 /* Directories: mkdir (nested, existing), rmdir (empty, non-empty, missing). */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
 #include <sys/stat.h>
+#include "progutil.h"
 
-static void try(const char *what, int rc) {
+static void try(const char* what, int rc) {
   printf("%-28s %s\n", what, rc == 0 ? "ok" : errno_name(errno));
 }
 

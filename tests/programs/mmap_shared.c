@@ -2,16 +2,16 @@
  * write() are visible in the mapping, a child's stores reach the parent,
  * and the file keeps them after munmap. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
 #include <sys/mman.h>
+#include "progutil.h"
 
 int main(void) {
   long pg = sysconf(_SC_PAGESIZE);
   int fd = open(prog_path("shared"), O_CREAT | O_RDWR | O_TRUNC, 0644);
   CHECK(fd >= 0);
   CHECK(ftruncate(fd, pg * 2) == 0);
-  char *m = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  char* m = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   CHECK(m != MAP_FAILED);
   printf("new file maps as zeros: %s\n", m[0] == 0 && m[pg * 2 - 1] == 0 ? "yes" : "no");
   memcpy(m, "stored through the mapping", 26);
@@ -35,10 +35,12 @@ int main(void) {
   printf("after munmap and reopen: [%.14s]\n", buf);
   int ro = open(prog_path("shared"), O_RDONLY);
   printf("shared writable map of read-only fd: %s\n",
-         mmap(NULL, 10, PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0) == MAP_FAILED ? errno_name(errno) : "ok?");
+         mmap(NULL, 10, PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0) == MAP_FAILED ? errno_name(errno)
+                                                                                 : "ok?");
 
   /* Anonymous shared memory between parent and child. */
-  int *counter = mmap(NULL, sizeof(int) * 2, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  int* counter =
+      mmap(NULL, sizeof(int) * 2, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   CHECK(counter != MAP_FAILED);
   *counter = 40;
   c = xfork();

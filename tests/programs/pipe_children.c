@@ -21,13 +21,13 @@ int main(void) {
     close(p[1]);
     CHECK(dup2(p[0], 0) == 0);
     close(p[0]);
-    execlp("tr", "tr", "a-z", "A-Z", (char *)NULL);
+    execlp("tr", "tr", "a-z", "A-Z", (char*)NULL);
     _exit(127);
   }
   close(p[0]);
   close(p[1]);
   /* Wait in a fixed order so the transcript does not depend on timing. */
-  const char *ws = wait_child(writer);
+  const char* ws = wait_child(writer);
   printf("writer %s\n", ws);
   printf("reader %s\n", wait_child(reader));
 

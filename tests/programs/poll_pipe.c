@@ -1,12 +1,12 @@
 /* poll on pipes and a socketpair: nothing ready, POLLIN, POLLOUT, POLLHUP,
  * POLLNVAL, a timeout, and a wakeup by a child writing later. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
+#include "progutil.h"
 
-static void show(const char *label, int r, struct pollfd *p, int n) {
+static void show(const char* label, int r, struct pollfd* p, int n) {
   printf("%-26s r=%d", label, r);
   for (int i = 0; i < n; i++) {
     printf(" [%s%s%s%s%s]", p[i].revents & POLLIN ? "IN" : "", p[i].revents & POLLOUT ? "OUT" : "",
@@ -67,7 +67,8 @@ int main(void) {
   show("socketpair idle:", r, s, 2);
   shutdown(sv[1], SHUT_WR);
   r = poll(s, 1, 0);
-  printf("peer shut down writing: RDHUP=%d IN=%d\n", !!(s[0].revents & POLLRDHUP), !!(s[0].revents & POLLIN));
+  printf("peer shut down writing: RDHUP=%d IN=%d\n", !!(s[0].revents & POLLRDHUP),
+         !!(s[0].revents & POLLIN));
   sigset_t none;
   sigemptyset(&none);
   struct timespec z = {0, 0};

@@ -1,7 +1,7 @@
 /* pread/pwrite at explicit offsets leave the file offset alone. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
+#include "progutil.h"
 
 int main(void) {
   int fd = open(prog_path("f"), O_CREAT | O_RDWR, 0644);
@@ -9,7 +9,7 @@ int main(void) {
   write_all(fd, "0123456789abcdefghij", 20);
   printf("offset after write: %lld\n", (long long)lseek(fd, 0, SEEK_CUR));
   CHECK(pwrite(fd, "XYZ", 3, 5) == 3);
-  CHECK(pwrite(fd, "END", 3, 30) == 3);  /* past EOF: leaves a hole */
+  CHECK(pwrite(fd, "END", 3, 30) == 3); /* past EOF: leaves a hole */
   printf("offset after pwrite: %lld\n", (long long)lseek(fd, 0, SEEK_CUR));
   char buf[64];
   ssize_t n = pread(fd, buf, 8, 3);

@@ -2,13 +2,13 @@
  * (argv[0] by basename), exe basename, the fd directory, and that
  * /proc/self is our own pid. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include "progutil.h"
 
-int main(int argc, char **argv) {
-  FILE *f = fopen("/proc/self/status", "r");
+int main(int argc, char** argv) {
+  FILE* f = fopen("/proc/self/status", "r");
   CHECK(f != NULL);
   char line[512];
   int pid_ok = 0;
@@ -70,10 +70,10 @@ int main(int argc, char **argv) {
   CHECK(n > 0);
   target[n] = '\0';
   printf("/proc/self/fd/N -> .../%s\n", basename(target));
-  DIR *d = opendir("/proc/self/fd");
+  DIR* d = opendir("/proc/self/fd");
   CHECK(d != NULL);
   int found = 0;
-  struct dirent *e;
+  struct dirent* e;
   while ((e = readdir(d)) != NULL) {
     found += atoi(e->d_name) == mine && e->d_name[0] != '.';
   }

@@ -5,7 +5,7 @@
 
 static volatile sig_atomic_t calls, code, depth, maxdepth, usr2_blocked, renest;
 
-static void on_sig(int sig, siginfo_t *si, void *uc) {
+static void on_sig(int sig, siginfo_t* si, void* uc) {
   calls++;
   code = si->si_code;
   depth++;
@@ -16,17 +16,21 @@ static void on_sig(int sig, siginfo_t *si, void *uc) {
   sigprocmask(SIG_BLOCK, NULL, &cur);
   usr2_blocked = sigismember(&cur, SIGUSR2);
   if (sig == SIGUSR1 && renest && calls < 3) {
-    raise(SIGUSR1);  /* nests only with SA_NODEFER, else runs after return */
+    raise(SIGUSR1); /* nests only with SA_NODEFER, else runs after return */
   }
   depth--;
 }
 
-static const char *code_name(int c) {
+static const char* code_name(int c) {
   switch (c) {
-    case SI_USER: return "SI_USER";
-    case SI_TKILL: return "SI_TKILL";
-    case SI_QUEUE: return "SI_QUEUE";
-    default: return "other";
+    case SI_USER:
+      return "SI_USER";
+    case SI_TKILL:
+      return "SI_TKILL";
+    case SI_QUEUE:
+      return "SI_QUEUE";
+    default:
+      return "other";
   }
 }
 
@@ -69,6 +73,7 @@ int main(void) {
   struct sigaction old;
   CHECK(sigaction(SIGUSR1, NULL, &old) == 0);
   printf("sigaction reports SIG_IGN: %s\n", old.sa_handler == SIG_IGN ? "yes" : "no");
-  printf("sigaction(SIGKILL): %s\n", sigaction(SIGKILL, &old, NULL) < 0 ? errno_name(errno) : "ok?");
+  printf("sigaction(SIGKILL): %s\n",
+         sigaction(SIGKILL, &old, NULL) < 0 ? errno_name(errno) : "ok?");
   return 0;
 }

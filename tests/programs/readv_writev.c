@@ -1,9 +1,9 @@
 /* Scatter/gather: writev of several buffers, readv into uneven ones,
  * preadv2/pwritev at offsets. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
 #include <sys/uio.h>
+#include "progutil.h"
 
 int main(void) {
   int fd = open(prog_path("f"), O_CREAT | O_RDWR | O_TRUNC, 0644);
@@ -30,7 +30,7 @@ int main(void) {
   printf("writev to pipe: %zd\n", writev(p[1], pipe_w, 3));
   char s[14] = {0};
   printf("read from pipe: %zd [%s]\n", read(p[0], s, 13), s);
-  volatile int bad_count = -1;  /* volatile: keep the compiler from flagging it */
+  volatile int bad_count = -1; /* volatile: keep the compiler from flagging it */
   printf("readv bad iovcnt: %s\n", readv(fd, r, bad_count) < 0 ? errno_name(errno) : "ok?");
   close(fd);
   return 0;

@@ -1,11 +1,11 @@
 /* getrlimit/prlimit of a few limits, lowering a soft limit in a child and
  * seeing its effect (EMFILE at the new RLIMIT_NOFILE). */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
 #include <sys/resource.h>
+#include "progutil.h"
 
-static void fmt(char *buf, size_t n, rlim_t v) {
+static void fmt(char* buf, size_t n, rlim_t v) {
   if (v == RLIM_INFINITY) {
     snprintf(buf, n, "unlimited");
   } else {
@@ -16,7 +16,7 @@ static void fmt(char *buf, size_t n, rlim_t v) {
 int main(void) {
   struct {
     int res;
-    const char *name;
+    const char* name;
   } lims[] = {{RLIMIT_NOFILE, "NOFILE"}, {RLIMIT_STACK, "STACK"}, {RLIMIT_CORE, "CORE"},
               {RLIMIT_AS, "AS"},         {RLIMIT_CPU, "CPU"},     {RLIMIT_FSIZE, "FSIZE"}};
   for (size_t i = 0; i < sizeof lims / sizeof lims[0]; i++) {
@@ -45,7 +45,8 @@ int main(void) {
       opened++;
       CHECK(fd < 16);
     }
-    printf("child with NOFILE=16: opens stop with %s, all fds below 16\n", last == EMFILE ? "EMFILE" : errno_name(last));
+    printf("child with NOFILE=16: opens stop with %s, all fds below 16\n",
+           last == EMFILE ? "EMFILE" : errno_name(last));
     printf("dup2 to 20 with NOFILE=16: %s\n", dup2(0, 20) < 0 ? errno_name(errno) : "ok?");
     (void)opened;
     struct rlimit cpu;

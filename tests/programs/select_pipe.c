@@ -1,9 +1,9 @@
 /* select/pselect on pipes: readiness sets, timeouts (and the timeval
  * being updated), EBADF, and several fds at once. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <sys/select.h>
 #include <time.h>
+#include "progutil.h"
 
 int main(void) {
   int a[2], b[2];
@@ -19,7 +19,8 @@ int main(void) {
   FD_SET(b[0], &r);
   struct timeval tv = {0, 100000};
   int n = select(maxfd + 1, &r, NULL, NULL, &tv);
-  printf("nothing written: n=%d, timeval consumed to zero: %s\n", n, tv.tv_sec == 0 && tv.tv_usec == 0 ? "yes" : "no");
+  printf("nothing written: n=%d, timeval consumed to zero: %s\n", n,
+         tv.tv_sec == 0 && tv.tv_usec == 0 ? "yes" : "no");
   CHECK(write(b[1], "b", 1) == 1);
   FD_ZERO(&r);
   FD_SET(a[0], &r);
@@ -28,7 +29,8 @@ int main(void) {
   FD_SET(a[1], &w);
   tv = (struct timeval){5, 0};
   n = select(maxfd + 1, &r, &w, NULL, &tv);
-  printf("b written: n=%d a.read=%d b.read=%d a.write=%d\n", n, FD_ISSET(a[0], &r), FD_ISSET(b[0], &r), FD_ISSET(a[1], &w));
+  printf("b written: n=%d a.read=%d b.read=%d a.write=%d\n", n, FD_ISSET(a[0], &r),
+         FD_ISSET(b[0], &r), FD_ISSET(a[1], &w));
   CHECK(write(a[1], "a", 1) == 1);
   FD_ZERO(&r);
   FD_SET(a[0], &r);
@@ -46,7 +48,8 @@ int main(void) {
   FD_ZERO(&r);
   FD_SET(a[0], &r);
   tv = (struct timeval){0, 0};
-  printf("closed fd in set: %s\n", select(maxfd + 1, &r, NULL, NULL, &tv) < 0 ? errno_name(errno) : "ok?");
+  printf("closed fd in set: %s\n",
+         select(maxfd + 1, &r, NULL, NULL, &tv) < 0 ? errno_name(errno) : "ok?");
   FD_ZERO(&r);
   FD_SET(b[0], &r);
   struct timespec ts = {0, 50000000};
@@ -69,6 +72,7 @@ int main(void) {
          tv.tv_sec > 0 && tv.tv_sec < 10 ? "between 0 and 10s" : "odd");
   printf("child %s\n", wait_child(ch));
   tv = (struct timeval){0, -1};
-  printf("negative timeout: %s\n", select(1, NULL, NULL, NULL, &tv) < 0 ? errno_name(errno) : "ok?");
+  printf("negative timeout: %s\n",
+         select(1, NULL, NULL, NULL, &tv) < 0 ? errno_name(errno) : "ok?");
   return 0;
 }

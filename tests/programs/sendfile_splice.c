@@ -1,12 +1,12 @@
 /* In-kernel copies: sendfile file->file (with and without an offset
  * pointer), splice file->pipe->file, tee, copy_file_range. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include "progutil.h"
 
-static unsigned long long file_hash(const char *name, long long *size) {
+static unsigned long long file_hash(const char* name, long long* size) {
   int fd = open(prog_path("%s", name), O_RDONLY);
   CHECK(fd >= 0);
   unsigned char buf[8192];
@@ -21,7 +21,7 @@ static unsigned long long file_hash(const char *name, long long *size) {
   return h;
 }
 
-static void report(const char *name) {
+static void report(const char* name) {
   long long size;
   unsigned long long h = file_hash(name, &size);
   printf("  %-8s size=%lld fnv=%016llx\n", name, size, h);
@@ -53,8 +53,8 @@ int main(void) {
   dst = open(prog_path("sf2"), O_CREAT | O_WRONLY | O_TRUNC, 0644);
   off_t off = 1000;
   n = sendfile(dst, src, &off, 5000);
-  printf("sendfile 5000 @1000: %zd, offset advanced to %lld, file offset untouched: %s\n", n, (long long)off,
-         lseek(src, 0, SEEK_CUR) == total ? "yes" : "no");
+  printf("sendfile 5000 @1000: %zd, offset advanced to %lld, file offset untouched: %s\n", n,
+         (long long)off, lseek(src, 0, SEEK_CUR) == total ? "yes" : "no");
   close(dst);
   report("sf2");
 
@@ -66,7 +66,8 @@ int main(void) {
   for (;;) {
     ssize_t a = splice(src, &in_off, p[1], NULL, 16384, SPLICE_F_MOVE);
     CHECK(a >= 0);
-    if (a == 0) break;
+    if (a == 0)
+      break;
     ssize_t left = a;
     while (left > 0) {
       ssize_t b = splice(p[0], NULL, dst, NULL, (size_t)left, SPLICE_F_MOVE);
@@ -86,7 +87,8 @@ int main(void) {
   char a[32] = {0}, b[32] = {0};
   CHECK(read(p[0], a, sizeof a) == 24 && read(q[0], b, sizeof b) == 24);
   printf("tee: %zd bytes, both pipes read [%s] [%s]\n", t, a, b);
-  printf("splice between two files: %s\n", splice(src, NULL, src, NULL, 10, 0) < 0 ? errno_name(errno) : "ok?");
+  printf("splice between two files: %s\n",
+         splice(src, NULL, src, NULL, 10, 0) < 0 ? errno_name(errno) : "ok?");
 
   dst = open(prog_path("cfr"), O_CREAT | O_WRONLY | O_TRUNC, 0644);
   loff_t o1 = 0;

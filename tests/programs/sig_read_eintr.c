@@ -1,18 +1,20 @@
 /* A blocking read on an empty pipe is interrupted by SIGALRM whose handler
  * was installed without SA_RESTART: read returns -1/EINTR. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <sys/time.h>
+#include "progutil.h"
 
 static volatile sig_atomic_t alarms;
 
-static void on_alrm(int sig) { alarms++; }
+static void on_alrm(int sig) {
+  alarms++;
+}
 
 int main(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_alrm;
-  sa.sa_flags = 0;  /* no SA_RESTART */
+  sa.sa_flags = 0; /* no SA_RESTART */
   sigemptyset(&sa.sa_mask);
   CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
   int p[2];
@@ -32,6 +34,7 @@ int main(void) {
   CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
   errno = 0;
   n = read(p[0], &c, 1);
-  printf("setitimer variant: read returned %zd errno=%s alarms=%d\n", n, errno_name(errno), (int)alarms);
+  printf("setitimer variant: read returned %zd errno=%s alarms=%d\n", n, errno_name(errno),
+         (int)alarms);
   return 0;
 }

@@ -1,8 +1,8 @@
 /* With SA_RESTART the same interrupted read restarts: the SIGALRM handler
  * writes a byte into the pipe, and read returns that byte, never EINTR. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <sys/time.h>
+#include "progutil.h"
 
 static volatile sig_atomic_t alarms;
 static int wfd;

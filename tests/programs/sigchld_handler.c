@@ -6,20 +6,25 @@
 static volatile sig_atomic_t got, code, status, pid_ok;
 static volatile pid_t expected;
 
-static void on_chld(int sig, siginfo_t *si, void *uc) {
+static void on_chld(int sig, siginfo_t* si, void* uc) {
   got++;
   code = si->si_code;
   status = si->si_status;
   pid_ok = si->si_pid == expected;
 }
 
-static const char *code_name(int c) {
+static const char* code_name(int c) {
   switch (c) {
-    case CLD_EXITED: return "CLD_EXITED";
-    case CLD_KILLED: return "CLD_KILLED";
-    case CLD_DUMPED: return "CLD_DUMPED";
-    case CLD_STOPPED: return "CLD_STOPPED";
-    default: return "other";
+    case CLD_EXITED:
+      return "CLD_EXITED";
+    case CLD_KILLED:
+      return "CLD_KILLED";
+    case CLD_DUMPED:
+      return "CLD_DUMPED";
+    case CLD_STOPPED:
+      return "CLD_STOPPED";
+    default:
+      return "other";
   }
 }
 

@@ -12,7 +12,7 @@ static void on_sig(int sig) {
   }
 }
 
-static void pending(const char *label) {
+static void pending(const char* label) {
   sigset_t s;
   CHECK(sigpending(&s) == 0);
   printf("%-22s USR1=%d USR2=%d RTMIN=%d\n", label, sigismember(&s, SIGUSR1),
@@ -47,7 +47,8 @@ int main(void) {
   sigemptyset(&only2);
   sigaddset(&only2, SIGUSR2);
   CHECK(sigprocmask(SIG_UNBLOCK, &only2, NULL) == 0);
-  printf("unblock USR2: delivered %d signal(s): %s\n", (int)norder, norder ? sig_name(order[0]) : "-");
+  printf("unblock USR2: delivered %d signal(s): %s\n", (int)norder,
+         norder ? sig_name(order[0]) : "-");
   pending("after unblock USR2:");
   CHECK(sigprocmask(SIG_SETMASK, &old, NULL) == 0);
   printf("restore mask: %d deliveries total:", (int)norder);
@@ -71,9 +72,11 @@ int main(void) {
   sigemptyset(&w);
   sigaddset(&w, SIGRTMIN);
   CHECK(sigwaitinfo(&w, &si) == SIGRTMIN);
-  printf("sigwaitinfo: value=%d code=%s\n", si.si_value.sival_int, si.si_code == SI_QUEUE ? "SI_QUEUE" : "other");
+  printf("sigwaitinfo: value=%d code=%s\n", si.si_value.sival_int,
+         si.si_code == SI_QUEUE ? "SI_QUEUE" : "other");
   struct timespec zero = {0, 0};
-  printf("sigtimedwait nothing pending: %s\n", sigtimedwait(&w, &si, &zero) < 0 ? errno_name(errno) : "got?");
+  printf("sigtimedwait nothing pending: %s\n",
+         sigtimedwait(&w, &si, &zero) < 0 ? errno_name(errno) : "got?");
   printf("SIGKILL cannot be blocked: ");
   sigset_t k;
   sigemptyset(&k);

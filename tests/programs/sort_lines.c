@@ -6,10 +6,12 @@
 
 enum { kLines = 100000 };
 
-static int cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp(const void* a, const void* b) {
+  return strcmp(*(char* const*)a, *(char* const*)b);
+}
 
 int main(void) {
-  FILE *f = fopen(prog_path("input.txt"), "w");
+  FILE* f = fopen(prog_path("input.txt"), "w");
   CHECK(f != NULL);
   unsigned long long x = 12345;
   for (int i = 0; i < kLines; i++) {
@@ -27,9 +29,9 @@ int main(void) {
 
   f = fopen(prog_path("input.txt"), "r");
   CHECK(f != NULL);
-  char **lines = malloc(sizeof(char *) * kLines);
+  char** lines = malloc(sizeof(char*) * kLines);
   size_t n = 0, cap = 0;
-  char *buf = NULL;
+  char* buf = NULL;
   ssize_t len;
   unsigned long long hin = FNV_INIT;
   while ((len = getline(&buf, &cap, f)) > 0) {

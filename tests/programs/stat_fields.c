@@ -1,21 +1,27 @@
 /* stat/fstat/lstat/fstatat: only the fields this program decides (size,
  * type, mode bits, link count, times set with utimensat). */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
 #include <sys/stat.h>
+#include "progutil.h"
 
-static const char *type_of(mode_t m) {
-  if (S_ISREG(m)) return "regular";
-  if (S_ISDIR(m)) return "directory";
-  if (S_ISLNK(m)) return "symlink";
-  if (S_ISFIFO(m)) return "fifo";
-  if (S_ISSOCK(m)) return "socket";
-  if (S_ISCHR(m)) return "chardev";
+static const char* type_of(mode_t m) {
+  if (S_ISREG(m))
+    return "regular";
+  if (S_ISDIR(m))
+    return "directory";
+  if (S_ISLNK(m))
+    return "symlink";
+  if (S_ISFIFO(m))
+    return "fifo";
+  if (S_ISSOCK(m))
+    return "socket";
+  if (S_ISCHR(m))
+    return "chardev";
   return "other";
 }
 
-static void show(const char *label, const struct stat *st) {
+static void show(const char* label, const struct stat* st) {
   printf("%-10s type=%s perm=%04o nlink=%lu", label, type_of(st->st_mode),
          (unsigned)(st->st_mode & 07777), (unsigned long)st->st_nlink);
   if (S_ISREG(st->st_mode) || S_ISLNK(st->st_mode)) {
@@ -26,7 +32,7 @@ static void show(const char *label, const struct stat *st) {
 
 int main(void) {
   umask(0);
-  const char *f = prog_path("f");
+  const char* f = prog_path("f");
   int fd = open(f, O_CREAT | O_RDWR, 0640);
   CHECK(fd >= 0);
   char buf[1234];

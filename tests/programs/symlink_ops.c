@@ -1,10 +1,10 @@
 /* symlink/readlink/readlinkat, dangling links, loops, O_NOFOLLOW. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
 #include <sys/stat.h>
+#include "progutil.h"
 
-static void rl(const char *name) {
+static void rl(const char* name) {
   char buf[256];
   ssize_t n = readlink(prog_path("%s", name), buf, sizeof buf);
   if (n < 0) {
@@ -24,7 +24,8 @@ int main(void) {
   CHECK(symlink("loop2", prog_path("loop1")) == 0);
   CHECK(symlink("loop1", prog_path("loop2")) == 0);
   CHECK(symlink("rel", prog_path("chain")) == 0);
-  printf("symlink over existing: %s\n", symlink("x", prog_path("rel")) < 0 ? errno_name(errno) : "ok?");
+  printf("symlink over existing: %s\n",
+         symlink("x", prog_path("rel")) < 0 ? errno_name(errno) : "ok?");
   rl("rel");
   rl("dangling");
   rl("chain");
@@ -42,9 +43,11 @@ int main(void) {
   n = read(fd, buf, sizeof buf);
   printf("read through chain: [%.*s]\n", (int)(n - 1), buf);
   close(fd);
-  printf("open dangling: %s\n", open(prog_path("dangling"), O_RDONLY) < 0 ? errno_name(errno) : "ok?");
+  printf("open dangling: %s\n",
+         open(prog_path("dangling"), O_RDONLY) < 0 ? errno_name(errno) : "ok?");
   printf("open loop: %s\n", open(prog_path("loop1"), O_RDONLY) < 0 ? errno_name(errno) : "ok?");
-  printf("open O_NOFOLLOW: %s\n", open(prog_path("rel"), O_RDONLY | O_NOFOLLOW) < 0 ? errno_name(errno) : "ok?");
+  printf("open O_NOFOLLOW: %s\n",
+         open(prog_path("rel"), O_RDONLY | O_NOFOLLOW) < 0 ? errno_name(errno) : "ok?");
   fd = open(prog_path("rel"), O_PATH | O_NOFOLLOW);
   struct stat st;
   CHECK(fd >= 0 && fstat(fd, &st) == 0);
@@ -52,7 +55,9 @@ int main(void) {
   CHECK(symlinkat("target", dfd, "viaat") == 0);
   rl("viaat");
   CHECK(unlink(prog_path("rel")) == 0);
-  printf("target survives unlinking link: %s\n", access(prog_path("target"), F_OK) == 0 ? "yes" : "no");
-  printf("chain now dangles: %s\n", access(prog_path("chain"), F_OK) < 0 ? errno_name(errno) : "ok?");
+  printf("target survives unlinking link: %s\n",
+         access(prog_path("target"), F_OK) == 0 ? "yes" : "no");
+  printf("chain now dangles: %s\n",
+         access(prog_path("chain"), F_OK) < 0 ? errno_name(errno) : "ok?");
   return 0;
 }

@@ -2,19 +2,19 @@
  * 127.0.0.1 (ephemeral port, listening before the fork, so no race) and
  * echoes lines; the client sends lines and prints the echoes. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include "progutil.h"
 
-static const char *lines[] = {"hello", "a somewhat longer line with spaces", "", "last"};
+static const char* lines[] = {"hello", "a somewhat longer line with spaces", "", "last"};
 enum { kLines = 4 };
 
 static void serve(int ls) {
   int c = accept(ls, NULL, NULL);
   CHECK(c >= 0);
-  FILE *in = fdopen(c, "r");
+  FILE* in = fdopen(c, "r");
   char buf[256];
   int n = 0;
   while (fgets(buf, sizeof buf, in) != NULL) {
@@ -32,10 +32,10 @@ int main(void) {
   CHECK(ls >= 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  CHECK(bind(ls, (struct sockaddr *)&a, sizeof a) == 0);
+  CHECK(bind(ls, (struct sockaddr*)&a, sizeof a) == 0);
   CHECK(listen(ls, 4) == 0);
   socklen_t al = sizeof a;
-  CHECK(getsockname(ls, (struct sockaddr *)&a, &al) == 0);
+  CHECK(getsockname(ls, (struct sockaddr*)&a, &al) == 0);
   printf("listening on 127.0.0.1, ephemeral port nonzero: %s\n", ntohs(a.sin_port) ? "yes" : "no");
   pid_t srv = xfork();
   if (srv == 0) {
@@ -45,14 +45,15 @@ int main(void) {
 
   int s = socket(AF_INET, SOCK_STREAM, 0);
   CHECK(s >= 0);
-  CHECK(connect(s, (struct sockaddr *)&a, sizeof a) == 0);
+  CHECK(connect(s, (struct sockaddr*)&a, sizeof a) == 0);
   int one = 1;
   CHECK(setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0);
   struct sockaddr_in peer;
   socklen_t pl = sizeof peer;
-  CHECK(getpeername(s, (struct sockaddr *)&peer, &pl) == 0);
-  printf("peer is %s, same port: %s\n", inet_ntoa(peer.sin_addr), peer.sin_port == a.sin_port ? "yes" : "no");
-  FILE *in = fdopen(dup(s), "r");
+  CHECK(getpeername(s, (struct sockaddr*)&peer, &pl) == 0);
+  printf("peer is %s, same port: %s\n", inet_ntoa(peer.sin_addr),
+         peer.sin_port == a.sin_port ? "yes" : "no");
+  FILE* in = fdopen(dup(s), "r");
   for (int i = 0; i < kLines; i++) {
     char msg[300];
     int len = snprintf(msg, sizeof msg, "%s\n", lines[i]);
@@ -71,7 +72,7 @@ int main(void) {
   /* Nobody listens on the old port now. */
   s = socket(AF_INET, SOCK_STREAM, 0);
   printf("connect to closed port: %s\n",
-         connect(s, (struct sockaddr *)&a, sizeof a) < 0 ? errno_name(errno) : "connected?");
+         connect(s, (struct sockaddr*)&a, sizeof a) < 0 ? errno_name(errno) : "connected?");
   close(s);
   return 0;
 }

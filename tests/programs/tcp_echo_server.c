@@ -4,28 +4,28 @@
  * PORTFILE atomically (temp file + rename), accepts one connection, echoes
  * LINES (default 5) lines, prints what it got and exits 0. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include "progutil.h"
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s PORTFILE [LINES [BIND_ADDR]]\n", argv[0]);
     return 2;
   }
   int want = argc > 2 ? atoi(argv[2]) : 5;
-  const char *addr = argc > 3 ? argv[3] : "127.0.0.1";
+  const char* addr = argc > 3 ? argv[3] : "127.0.0.1";
   signal(SIGPIPE, SIG_IGN);
   int ls = socket(AF_INET, SOCK_STREAM, 0);
   CHECK(ls >= 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
   CHECK(inet_pton(AF_INET, addr, &a.sin_addr) == 1);
-  CHECK(bind(ls, (struct sockaddr *)&a, sizeof a) == 0);
+  CHECK(bind(ls, (struct sockaddr*)&a, sizeof a) == 0);
   CHECK(listen(ls, 1) == 0);
   socklen_t al = sizeof a;
-  CHECK(getsockname(ls, (struct sockaddr *)&a, &al) == 0);
+  CHECK(getsockname(ls, (struct sockaddr*)&a, &al) == 0);
 
   char tmp[4200];
   snprintf(tmp, sizeof tmp, "%s.tmp", argv[1]);
@@ -43,7 +43,7 @@ int main(int argc, char **argv) {
   CHECK(c >= 0);
   close(ls);
   printf("server: accepted a connection\n");
-  FILE *in = fdopen(c, "r");
+  FILE* in = fdopen(c, "r");
   char buf[512];
   int n = 0;
   while (n < want && fgets(buf, sizeof buf, in) != NULL) {

@@ -1,8 +1,8 @@
 /* The one threads program: 4 pthreads increment a shared counter under a
  * mutex, a condition variable lines them up, results are joined. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <pthread.h>
+#include "progutil.h"
 
 enum { kThreads = 4, kIters = 100000 };
 
@@ -12,7 +12,7 @@ static long counter;
 static int ready;
 static int go;
 
-static void *worker(void *arg) {
+static void* worker(void* arg) {
   long id = (long)arg;
   pthread_mutex_lock(&mu);
   ready++;
@@ -28,13 +28,13 @@ static void *worker(void *arg) {
     pthread_mutex_unlock(&mu);
     local += i % 7;
   }
-  return (void *)(local + id);
+  return (void*)(local + id);
 }
 
 int main(void) {
   pthread_t t[kThreads];
   for (long i = 0; i < kThreads; i++) {
-    CHECK(pthread_create(&t[i], NULL, worker, (void *)i) == 0);
+    CHECK(pthread_create(&t[i], NULL, worker, (void*)i) == 0);
   }
   pthread_mutex_lock(&mu);
   while (ready < kThreads) {
@@ -45,7 +45,7 @@ int main(void) {
   pthread_cond_broadcast(&cv);
   pthread_mutex_unlock(&mu);
   for (int i = 0; i < kThreads; i++) {
-    void *r;
+    void* r;
     CHECK(pthread_join(t[i], &r) == 0);
     printf("thread %d returned %ld\n", i, (long)r);
   }

@@ -1,8 +1,8 @@
 /* truncate/ftruncate: grow with zeros, shrink, errors. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
 #include <sys/stat.h>
+#include "progutil.h"
 
 static void show(int fd) {
   struct stat st;
@@ -26,7 +26,7 @@ int main(void) {
   CHECK(truncate(prog_path("f"), 12) == 0);
   show(fd);
   printf("offset unchanged: %lld\n", (long long)lseek(fd, 0, SEEK_CUR));
-  write_all(fd, "Z", 1);  /* at offset 10 */
+  write_all(fd, "Z", 1); /* at offset 10 */
   show(fd);
   CHECK(ftruncate(fd, 0) == 0);
   show(fd);

@@ -1,10 +1,10 @@
 /* umask: returned old values and the effect on open, mkdir, mkfifo. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
 #include <sys/stat.h>
+#include "progutil.h"
 
-static void perm(const char *what, const char *name) {
+static void perm(const char* what, const char* name) {
   struct stat st;
   CHECK(lstat(prog_path("%s", name), &st) == 0);
   printf("%-26s %04o\n", what, (unsigned)(st.st_mode & 07777));

@@ -2,13 +2,13 @@
  * we connect, exchange lines; the socket file is a socket; EADDRINUSE on
  * rebinding; ECONNREFUSED once the listener is gone; abstract names too. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include "progutil.h"
 
-static socklen_t make_addr(struct sockaddr_un *a, const char *path, int abstract) {
+static socklen_t make_addr(struct sockaddr_un* a, const char* path, int abstract) {
   memset(a, 0, sizeof *a);
   a->sun_family = AF_UNIX;
   if (abstract) {
@@ -20,10 +20,10 @@ static socklen_t make_addr(struct sockaddr_un *a, const char *path, int abstract
   return (socklen_t)sizeof *a;
 }
 
-static void round_trip(struct sockaddr_un *a, socklen_t al, const char *label) {
+static void round_trip(struct sockaddr_un* a, socklen_t al, const char* label) {
   int ls = socket(AF_UNIX, SOCK_STREAM, 0);
   CHECK(ls >= 0);
-  CHECK(bind(ls, (struct sockaddr *)a, al) == 0);
+  CHECK(bind(ls, (struct sockaddr*)a, al) == 0);
   CHECK(listen(ls, 2) == 0);
   pid_t srv = xfork();
   if (srv == 0) {
@@ -42,8 +42,8 @@ static void round_trip(struct sockaddr_un *a, socklen_t al, const char *label) {
     _exit(0);
   }
   int s = socket(AF_UNIX, SOCK_STREAM, 0);
-  CHECK(connect(s, (struct sockaddr *)a, al) == 0);
-  const char *msgs[] = {"first message", "second"};
+  CHECK(connect(s, (struct sockaddr*)a, al) == 0);
+  const char* msgs[] = {"first message", "second"};
   for (int i = 0; i < 2; i++) {
     size_t len = strlen(msgs[i]);
     write_all(s, msgs[i], len);
@@ -55,7 +55,7 @@ static void round_trip(struct sockaddr_un *a, socklen_t al, const char *label) {
   printf("%s server %s\n", label, wait_child(srv));
   int again = socket(AF_UNIX, SOCK_STREAM, 0);
   printf("%s bind same name while bound: %s\n", label,
-         bind(again, (struct sockaddr *)a, al) < 0 ? errno_name(errno) : "ok?");
+         bind(again, (struct sockaddr*)a, al) < 0 ? errno_name(errno) : "ok?");
   close(again);
   close(ls);
 }
@@ -72,15 +72,17 @@ int main(void) {
   CHECK(lstat(prog_path("echo.sock"), &st) == 0);
   printf("echo.sock is a socket: %s\n", S_ISSOCK(st.st_mode) ? "yes" : "no");
   int s = socket(AF_UNIX, SOCK_STREAM, 0);
-  printf("connect after listener closed: %s\n", connect(s, (struct sockaddr *)&a, al) < 0 ? errno_name(errno) : "ok?");
+  printf("connect after listener closed: %s\n",
+         connect(s, (struct sockaddr*)&a, al) < 0 ? errno_name(errno) : "ok?");
   close(s);
   CHECK(unlink("echo.sock") == 0);
   s = socket(AF_UNIX, SOCK_STREAM, 0);
-  printf("connect after unlink: %s\n", connect(s, (struct sockaddr *)&a, al) < 0 ? errno_name(errno) : "ok?");
+  printf("connect after unlink: %s\n",
+         connect(s, (struct sockaddr*)&a, al) < 0 ? errno_name(errno) : "ok?");
   close(s);
 
   char name[64];
-  snprintf(name, sizeof name, "mos-prog-%ld", (long)getpid());  /* unique, never printed */
+  snprintf(name, sizeof name, "mos-prog-%ld", (long)getpid()); /* unique, never printed */
   al = make_addr(&a, name, 1);
   round_trip(&a, al, "abstract");
   return 0;

@@ -2,10 +2,10 @@
  * SOCK_SEQPACKET, and an fd passed with SCM_RIGHTS; credentials via
  * SO_PEERCRED compared with the child's own (relationally). */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include "progutil.h"
 
 static void send_fd(int s, int fd) {
   char c = 'F';
@@ -14,8 +14,9 @@ static void send_fd(int s, int fd) {
     struct cmsghdr h;
     char buf[CMSG_SPACE(sizeof(int))];
   } u;
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+  struct msghdr m = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct cmsghdr* cm = CMSG_FIRSTHDR(&m);
   cm->cmsg_level = SOL_SOCKET;
   cm->cmsg_type = SCM_RIGHTS;
   cm->cmsg_len = CMSG_LEN(sizeof(int));
@@ -30,9 +31,10 @@ static int recv_fd(int s) {
     struct cmsghdr h;
     char buf[CMSG_SPACE(sizeof(int))];
   } u;
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct msghdr m = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
   CHECK(recvmsg(s, &m, 0) == 1);
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+  struct cmsghdr* cm = CMSG_FIRSTHDR(&m);
   CHECK(cm != NULL && cm->cmsg_type == SCM_RIGHTS);
   int fd;
   memcpy(&fd, CMSG_DATA(cm), sizeof fd);
@@ -60,8 +62,8 @@ int main(void) {
     struct ucred cr;
     socklen_t cl = sizeof cr;
     CHECK(getsockopt(sv[1], SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0);
-    printf("child: SO_PEERCRED pid is parent: %s, uid matches: %s\n", cr.pid == parent ? "yes" : "no",
-           cr.uid == getuid() ? "yes" : "no");
+    printf("child: SO_PEERCRED pid is parent: %s, uid matches: %s\n",
+           cr.pid == parent ? "yes" : "no", cr.uid == getuid() ? "yes" : "no");
     fflush(stdout);
     _exit(0);
   }
@@ -95,6 +97,7 @@ int main(void) {
   socklen_t tl = sizeof type;
   CHECK(getsockopt(sv[1], SOL_SOCKET, SO_TYPE, &type, &tl) == 0);
   printf("SO_TYPE is SOCK_DGRAM: %s\n", type == SOCK_DGRAM ? "yes" : "no");
-  printf("socketpair AF_INET: %s\n", socketpair(AF_INET, SOCK_STREAM, 0, sv) < 0 ? errno_name(errno) : "ok?");
+  printf("socketpair AF_INET: %s\n",
+         socketpair(AF_INET, SOCK_STREAM, 0, sv) < 0 ? errno_name(errno) : "ok?");
   return 0;
 }

@@ -8,8 +8,8 @@ int main(void) {
   volatile int before_exec = 0;
   pid_t c = vfork();
   if (c == 0) {
-    before_exec = 1;  /* shared memory until exec: visible to the parent */
-    execl("/bin/echo", "echo", "echo from a vforked child", (char *)NULL);
+    before_exec = 1; /* shared memory until exec: visible to the parent */
+    execl("/bin/echo", "echo", "echo from a vforked child", (char*)NULL);
     _exit(127);
   }
   CHECK(c > 0);
@@ -27,7 +27,7 @@ int main(void) {
   volatile int err = 0;
   c = vfork();
   if (c == 0) {
-    execl("/no/such/binary", "x", (char *)NULL);
+    execl("/no/such/binary", "x", (char*)NULL);
     err = errno;
     _exit(126);
   }
@@ -37,7 +37,7 @@ int main(void) {
   fflush(stdout);
   c = vfork();
   if (c == 0) {
-    execl("/bin/sh", "sh", "-c", "echo sh ran; exit 4", (char *)NULL);
+    execl("/bin/sh", "sh", "-c", "echo sh ran; exit 4", (char*)NULL);
     _exit(127);
   }
   printf("vfork+sh: %s\n", wait_child(c));

@@ -1,8 +1,8 @@
 /* waitpid status decoding: exits, signals, stop/continue, WNOHANG,
  * waitid with siginfo, and waiting for a specific child out of order. */
 #define _GNU_SOURCE
-#include "progutil.h"
 #include <sys/resource.h>
+#include "progutil.h"
 
 int main(void) {
   struct rlimit no_core = {0, 0};
@@ -39,7 +39,8 @@ int main(void) {
   }
   close(go[0]);
   int st;
-  printf("WNOHANG before anything: %d\n", (int)waitpid(p, &st, WNOHANG | WUNTRACED | WCONTINUED) == 0 ? 0 : 1);
+  printf("WNOHANG before anything: %d\n",
+         (int)waitpid(p, &st, WNOHANG | WUNTRACED | WCONTINUED) == 0 ? 0 : 1);
   CHECK(waitpid(p, &st, WUNTRACED) == p);
   printf("WUNTRACED: %s\n", status_str(st));
   CHECK(kill(p, SIGCONT) == 0);

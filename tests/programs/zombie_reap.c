@@ -9,7 +9,7 @@ int main(void) {
   pid_t c = xfork();
   if (c == 0) {
     close(p[0]);
-    _exit(4);  /* closing p[1] on exit tells the parent */
+    _exit(4); /* closing p[1] on exit tells the parent */
   }
   close(p[1]);
   char b;
