@@ -32,6 +32,8 @@ struct BodySpec {
   // fds the body keeps at their numbers (the rest are closed before exec);
   // the deputy's fd table mirrors exactly these.
   std::vector<int> keep_fds = {0, 1, 2};
+  // CPUs the body may run on (the program's own affinity); empty: inherit.
+  std::vector<int> cpus;
 };
 
 // Forks the body. On return the child is blocked in the sandbox's bootstrap

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -141,6 +142,15 @@ int install_filter() {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  if (!spec.cpus.empty()) {
+    // The supervisor may be pinned next to its deputy; the body is not.
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int c : spec.cpus) {
+      CPU_SET(c, &set);
+    }
+    ::sched_setaffinity(0, sizeof set, &set);
+  }
 
   std::vector<char*> argv, envp;
   for (const auto& a : spec.argv)
