@@ -38,6 +38,9 @@ enum class MsgType : std::uint16_t {
   kBodyExited = 312,
   kSignalBody = 313,
   kExecDone = 314,
+  kForkDeputy = 315,
+  kForkDone = 316,
+  kForkAck = 317,
 };
 
 constexpr std::uint16_t to_wire(MsgType t) {

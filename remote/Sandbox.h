@@ -11,8 +11,11 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/UniqueFd.h"
@@ -35,6 +38,40 @@ struct BodySpec {
   // CPUs the body may run on (the program's own affinity); empty: inherit.
   std::vector<int> cpus;
 };
+
+// The PID namespace of a body tree. Its init (PID 1, a child of the
+// supervisor) reaps orphaned bodies and reports their status, and sets the
+// namespace's last PID so that each body gets its deputy's PID: fork()'s
+// return value, getpid() and wait() then agree with no translation.
+class BodyNamespace {
+ public:
+  // Moves the calling process's future children into a new PID namespace
+  // (unshare(CLONE_NEWPID)) and starts its init. The caller must be
+  // single-threaded. The namespace dies with the caller.
+  static std::expected<BodyNamespace, std::string> create();
+
+  // The next PID the namespace hands out will be `pid` (if free).
+  std::expected<void, std::string> set_next_pid(pid_t pid);
+  // Readable when the init has reaped an orphaned body.
+  int fd() const { return sock_.get(); }
+  // One reaped orphan: (PID in the namespace, wait status); nothing if none.
+  std::optional<std::pair<pid_t, int>> take_exit();
+  pid_t init_pid() const { return init_pid_; }
+
+ private:
+  struct Record {
+    std::int32_t kind;  // 1: reply to set_next_pid (a = errno), 2: exit (a = pid, b = status)
+    std::int32_t a;
+    std::int32_t b;
+  };
+  std::optional<Record> read_record(bool block);
+  common::UniqueFd sock_;
+  pid_t init_pid_ = -1;
+  std::vector<std::pair<pid_t, int>> exits_;
+};
+
+// The PID of `host_pid` inside its innermost PID namespace (NSpid), or -1.
+pid_t innermost_pid(pid_t host_pid);
 
 // Forks the body. On return the child is blocked in the sandbox's bootstrap
 // syscalls; the caller must serve the listener (the first notifications are

@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -79,6 +80,20 @@ int hide_fd(int fd) {
   return fd;
 }
 
+// Room for a whole forwarded buffer in flight, so a large read or write
+// crosses in one go instead of in many socket-buffer-sized wake-ups.
+void size_link_buffers(const int (&sv)[2]) {
+  for (int fd : sv) {
+    const int size = 8 << 20;
+    if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0) {
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    }
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) {
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    }
+  }
+}
+
 std::vector<int> open_fds() {
   std::vector<int> out;
   if (DIR* d = ::opendir("/proc/self/fd")) {
@@ -127,9 +142,123 @@ class Deputy {
   void drop_cloexec_fds();
   [[noreturn]] void body_lost(const std::string& why);
 
+  void fork_child();
+  wire::SyscallReply close_range_around_hidden(const wire::SyscallRequest& req);
+
   common::FramedChannel link_;
-  const DeputySetup& setup_;
+  DeputySetup setup_;  // a child deputy replaces its link and signal pipe
 };
+
+// close_range over the program's fds only: our own fds (link, signal pipe)
+// sit inside any wide range and must survive it.
+wire::SyscallReply Deputy::close_range_around_hidden(const wire::SyscallRequest& req) {
+  wire::SyscallReply reply;
+  reply.set_id(req.id());
+  if (req.args_size() < 3) {
+    reply.set_ret(-EINVAL);
+    return reply;
+  }
+  const unsigned first = static_cast<unsigned>(req.args(0));
+  const unsigned last = static_cast<unsigned>(req.args(1));
+  const unsigned flags = static_cast<unsigned>(req.args(2));
+  std::vector<int> hidden = setup_.hidden;
+  std::sort(hidden.begin(), hidden.end());
+  unsigned from = first;
+  long ret = 0;
+  for (int h : hidden) {
+    const unsigned hu = static_cast<unsigned>(h);
+    if (hu < from || hu > last) {
+      continue;
+    }
+    if (hu > from && ::syscall(SYS_close_range, from, hu - 1, flags) != 0) {
+      ret = -errno;
+    }
+    from = hu + 1;
+  }
+  if (ret == 0 && from <= last && from != 0 && ::syscall(SYS_close_range, from, last, flags) != 0) {
+    ret = -errno;
+  }
+  if (first > last) {
+    ret = -EINVAL;
+  }
+  reply.set_ret(ret);
+  return reply;
+}
+
+// Moves the new link's two ends and a fresh signal pipe out of the way,
+// forks the child deputy, tells the supervisor, and waits for its ack. The
+// body is blocked in its fork meanwhile, so nothing else arrives.
+void Deputy::fork_child() {
+  wire::ForkDone done;
+  int sv[2];
+  int pp[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    done.set_errno_code(errno);
+    done.set_error(std::strerror(errno));
+    (void)link_.send(MsgType::kForkDone, done);
+    return;
+  }
+  if (::pipe2(pp, O_CLOEXEC | O_NONBLOCK) != 0) {
+    done.set_errno_code(errno);
+    done.set_error(std::strerror(errno));
+    ::close(sv[0]);
+    ::close(sv[1]);
+    (void)link_.send(MsgType::kForkDone, done);
+    return;
+  }
+  size_link_buffers(sv);
+  const int child_link = hide_fd(sv[0]);
+  const int supervisor_end = hide_fd(sv[1]);
+  const int sig_read = hide_fd(pp[0]);
+  const int sig_write = hide_fd(pp[1]);
+  std::fflush(nullptr);
+  const pid_t child = ::fork();
+  if (child < 0) {
+    done.set_errno_code(errno);
+    done.set_error(std::strerror(errno));
+    for (int fd : {child_link, supervisor_end, sig_read, sig_write}) {
+      ::close(fd);
+    }
+    (void)link_.send(MsgType::kForkDone, done);
+    return;
+  }
+  if (child == 0) {
+    // The child deputy: the parent's link and signal pipe are not ours.
+    ::close(supervisor_end);
+    ::close(setup_.signal_read);
+    ::close(setup_.signal_write);
+    link_ = common::FramedChannel(common::UniqueFd(child_link));
+    setup_.link_fd = child_link;
+    setup_.signal_read = sig_read;
+    setup_.signal_write = sig_write;
+    setup_.hidden = {child_link, sig_read, sig_write};
+    g_signal_pipe = sig_write;
+    return;
+  }
+  done.set_child_pid(child);
+  done.set_link_fd(supervisor_end);
+  for (int fd : {child_link, sig_read, sig_write}) {
+    done.add_hidden(fd);
+  }
+  if (auto r = link_.send(MsgType::kForkDone, done); !r) {
+    body_lost(r.error());
+  }
+  // Wait for the supervisor to take its end (bounded by the link: if the
+  // supervisor dies, receive fails).
+  for (;;) {
+    auto f = link_.receive();
+    if (!f) {
+      body_lost(f.error());
+    }
+    if (f->type == common::to_wire(MsgType::kForkAck)) {
+      break;
+    }
+    MOS_LOG_WARN("mosrun: unexpected message type {} during a fork", f->type);
+  }
+  for (int fd : {child_link, supervisor_end, sig_read, sig_write}) {
+    ::close(fd);
+  }
+}
 
 void Deputy::body_lost(const std::string& why) {
   MOS_LOG_ERROR("mosrun: lost the program's body: {}", why);
@@ -189,7 +318,7 @@ void Deputy::serve() {
         wire::SyscallReply reply;
         g_interrupted = 0;
         if (common::parse_payload(f, req)) {
-          reply = execute(req);
+          reply = req.nr() == SYS_close_range ? close_range_around_hidden(req) : execute(req);
         } else {
           reply.set_ret(-EINVAL);
         }
@@ -219,6 +348,9 @@ void Deputy::serve() {
       }
       case MsgType::kBodyStarted:
         break;
+      case MsgType::kForkDeputy:
+        fork_child();
+        break;
       case MsgType::kBodyFailed: {
         wire::BodyFailed failed;
         (void)common::parse_payload(f, failed);
@@ -244,17 +376,7 @@ DeputySetup prepare() {
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     fatal("socketpair");
   }
-  // Room for a whole forwarded buffer in flight, so a large read or write
-  // crosses in one go instead of in many socket-buffer-sized wake-ups.
-  for (int fd : sv) {
-    const int size = 8 << 20;
-    if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0) {
-      ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    }
-    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) {
-      ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    }
-  }
+  size_link_buffers(sv);
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0) {
     fatal("pipe");

@@ -5,12 +5,15 @@
 #include <fmt/format.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +22,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -118,7 +124,10 @@ int install_filter() {
 [[noreturn]] void child(const BodySpec& spec, int parent_pid) {
   // Die with the supervisor: a body must never run unsupervised.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent_pid) {
+  // Our parent already gone? (In the body namespace a parent outside it
+  // reads as 0; an orphan would read as the namespace's init, 1.)
+  const pid_t ppid = ::getppid();
+  if (ppid != parent_pid && ppid != 0) {
     ::_exit(127);
   }
   // Close everything but the fds the body keeps: the supervisor's own fds
@@ -197,7 +206,145 @@ int find_listener_fd(pid_t pid) {
   return found;
 }
 
+// The namespace's init: reaps, reports, and sets ns_last_pid on request
+// (only a task inside the namespace can: the file acts on the writer's own
+// PID namespace).
+[[noreturn]] void run_init(int sock) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::prctl(PR_SET_NAME, "mos-body-init");
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &chld, nullptr);
+  const int sfd = ::signalfd(-1, &chld, SFD_CLOEXEC);
+  for (;;) {
+    pollfd fds[2] = {{sock, POLLIN, 0}, {sfd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      continue;
+    }
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo si;
+      (void)!::read(sfd, &si, sizeof si);
+    }
+    int status = 0;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      std::int32_t rec[3] = {2, pid, status};
+      (void)!::write(sock, rec, sizeof rec);
+    }
+    if (fds[0].revents & POLLIN) {
+      std::int32_t want = 0;
+      if (::read(sock, &want, sizeof want) != sizeof want) {
+        ::_exit(0);  // the supervisor is gone: the namespace goes with us
+      }
+      std::int32_t rec[3] = {1, 0, 0};
+      int fd = ::open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+      std::string text = std::to_string(want - 1);
+      if (fd < 0 || ::write(fd, text.data(), text.size()) < 0) {
+        rec[1] = errno;
+      }
+      if (fd >= 0) {
+        ::close(fd);
+      }
+      (void)!::write(sock, rec, sizeof rec);
+    } else if (fds[0].revents & (POLLHUP | POLLERR)) {
+      ::_exit(0);
+    }
+  }
+}
+
 }  // namespace
+
+pid_t innermost_pid(pid_t host_pid) {
+  // Read with plain read(): a /proc file of a process that is gone fails
+  // with ESRCH, which iostreams would throw.
+  std::string text;
+  int fd = ::open(fmt::format("/proc/{}/status", host_pid).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+      text.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+  }
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("NSpid:", 0) == 0) {
+      auto pos = line.find_last_of(" \t");
+      return pos == std::string::npos ? -1 : std::atoi(line.c_str() + pos + 1);
+    }
+  }
+  return -1;
+}
+
+std::expected<BodyNamespace, std::string> BodyNamespace::create() {
+  if (::unshare(CLONE_NEWPID) != 0) {
+    return std::unexpected(errno_text("unshare(CLONE_NEWPID)", errno));
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    return std::unexpected(errno_text("socketpair", errno));
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    return std::unexpected(errno_text("fork (body namespace init)", errno));
+  }
+  if (pid == 0) {
+    ::close(sv[0]);
+    run_init(sv[1]);
+  }
+  ::close(sv[1]);
+  BodyNamespace ns;
+  ns.sock_.reset(sv[0]);
+  ns.init_pid_ = pid;
+  return ns;
+}
+
+std::optional<BodyNamespace::Record> BodyNamespace::read_record(bool block) {
+  Record r{};
+  ssize_t n = ::recv(sock_.get(), &r, sizeof r, block ? 0 : MSG_DONTWAIT);
+  if (n != sizeof r) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+std::expected<void, std::string> BodyNamespace::set_next_pid(pid_t pid) {
+  std::int32_t want = pid;
+  if (::send(sock_.get(), &want, sizeof want, MSG_NOSIGNAL) != sizeof want) {
+    return std::unexpected(errno_text("body namespace init", errno));
+  }
+  for (;;) {
+    auto r = read_record(true);
+    if (!r) {
+      return std::unexpected(std::string("the body namespace's init is gone"));
+    }
+    if (r->kind == 2) {
+      exits_.emplace_back(r->a, r->b);
+      continue;
+    }
+    if (r->a != 0) {
+      return std::unexpected(errno_text("ns_last_pid", r->a));
+    }
+    return {};
+  }
+}
+
+std::optional<std::pair<pid_t, int>> BodyNamespace::take_exit() {
+  while (auto r = read_record(false)) {
+    if (r->kind == 2) {
+      exits_.emplace_back(r->a, r->b);
+    }
+  }
+  if (exits_.empty()) {
+    return std::nullopt;
+  }
+  auto e = exits_.front();
+  exits_.erase(exits_.begin());
+  return e;
+}
 
 std::expected<Body, std::string> spawn_body(const BodySpec& spec) {
   if (spec.argv.empty()) {

@@ -6,6 +6,7 @@
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -14,8 +15,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <vector>
 
 #include "common/FrameIo.h"
 #include "common/FramedChannel.h"
@@ -30,9 +38,58 @@ namespace {
 
 using common::MsgType;
 
+// A whole /proc file, or "" when it cannot be read (the process is gone:
+// /proc reads then fail with ESRCH, which iostreams would throw).
+std::string read_proc(const std::string& path) {
+  std::string out;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return out;
+  }
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+// An Answer value meaning "already answered" (fork answers the body itself
+// before it registers the child).
+constexpr std::int64_t kAnswered = INT64_MIN;
+
+// A forwarded call waiting for its deputy's reply.
+struct Pending {
+  seccomp_notif notif;
+  const SyscallEntry* entry;
+  std::uint64_t request_id;
+};
+
+// One body of the tree and its deputy.
+struct Member {
+  pid_t host_pid = -1;     // the body, as this supervisor sees it
+  pid_t program_pid = -1;  // its deputy's PID: the program's PID
+  common::UniqueFd pidfd;  // the body's
+  common::UniqueFd deputy_pidfd;
+  std::unique_ptr<common::FramedChannel> link;
+  std::vector<int> hidden;   // the deputy's own fds
+  bool our_child = false;    // the first body is our child; the rest are its descendants
+  bool bootstrapped = true;  // the first body starts by closing its listener copy
+  bool link_gone = false;
+  bool exited = false;        // BodyExited sent
+  bool same_pid = false;      // the body's PID in its namespace is program_pid
+  bool exec_pending = false;  // an exec was let through; not yet known to have worked
+  std::string exec_path;
+  std::string exec_auxv;  // before the exec
+  // The forwarded call waiting for its reply (a body has one thread, so at
+  // most one).
+  std::optional<Pending> pending;
+};
+
 class Supervisor {
  public:
-  explicit Supervisor(SupervisorOptions o) : opts_(std::move(o)), link_(std::move(opts_.link)) {}
+  explicit Supervisor(SupervisorOptions o) : opts_(std::move(o)) {}
   int run();
 
  private:
@@ -41,23 +98,30 @@ class Supervisor {
     std::int64_t value = 0;  // else: >= 0 result, < 0 -errno
   };
 
-  Answer handle(const seccomp_notif& n);
-  Answer forward(const SyscallEntry& e, const seccomp_notif& n);
+  Answer handle(Member& m, const seccomp_notif& n);
+  Answer forward(Member& m, const SyscallEntry& e, const seccomp_notif& n);
+  Answer fork_body(Member& m, const seccomp_notif& n);
+  void complete_forward(Member& m, const wire::SyscallReply& reply);
+  void settle_exec(Member& m);
   void respond(const seccomp_notif& n, const Answer& a);
-  bool serve_link_frame(const common::Frame& f);
-  void mirror_fd(const seccomp_notif& n, int fd);
-  void mirror_results(const seccomp_notif& n, std::int64_t ret);
-  bool cloexec_at_deputy(int fd) const;
-  void kill_body() { ::syscall(SYS_pidfd_send_signal, body_.pidfd.get(), SIGKILL, nullptr, 0); }
+  bool serve_link_frame(Member& m, const common::Frame& f);
+  void mirror_fd(Member& m, const seccomp_notif& n, int fd);
+  void mirror_results(Member& m, const seccomp_notif& n, std::int64_t ret);
+  bool cloexec_at_deputy(const Member& m, int fd) const;
+  void body_exited(Member& m, int status);
+  void reap_dead_bodies();
+  Member* find_member(pid_t host_pid);
+  static void kill_body(Member& m) {
+    ::syscall(SYS_pidfd_send_signal, m.pidfd.get(), SIGKILL, nullptr, 0);
+  }
 
   SupervisorOptions opts_;
-  common::FramedChannel link_;
-  Body body_;
-  common::UniqueFd deputy_pidfd_;
+  common::UniqueFd listener_;
+  std::optional<BodyNamespace> ns_;
+  std::map<pid_t, Member> members_;  // by host pid
   SupervisorStats stats_;
   std::uint64_t next_request_ = 1;
-  bool link_gone_ = false;
-  bool bootstrapped_ = false;  // the body closed its listener copy
+  int first_status_ = 0;
 };
 
 void Supervisor::respond(const seccomp_notif& n, const Answer& a) {
@@ -73,14 +137,14 @@ void Supervisor::respond(const seccomp_notif& n, const Answer& a) {
   }
   // ENOENT: the body's call was interrupted meanwhile (a signal); its kernel
   // restarts or fails it by the handler's flags.
-  if (::ioctl(body_.listener.get(), SECCOMP_IOCTL_NOTIF_SEND, &r) != 0 && errno != ENOENT) {
+  if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &r) != 0 && errno != ENOENT) {
     MOS_LOG_WARN("supervisor: answering syscall {} failed: {}", n.data.nr, std::strerror(errno));
   }
 }
 
-bool Supervisor::cloexec_at_deputy(int fd) const {
+bool Supervisor::cloexec_at_deputy(const Member& m, int fd) const {
   // fdinfo's "flags:" is octal and carries O_CLOEXEC for a close-on-exec fd.
-  std::ifstream in(fmt::format("/proc/{}/fdinfo/{}", opts_.deputy_pid, fd));
+  std::istringstream in(read_proc(fmt::format("/proc/{}/fdinfo/{}", m.program_pid, fd)));
   std::string key, value;
   while (in >> key) {
     if (key == "flags:" && in >> value) {
@@ -92,8 +156,8 @@ bool Supervisor::cloexec_at_deputy(int fd) const {
 
 // Installs the deputy's `fd` into the body at the same number, replacing
 // whatever was there (the deputy's table is the truth).
-void Supervisor::mirror_fd(const seccomp_notif& n, int fd) {
-  common::UniqueFd copy(static_cast<int>(::syscall(SYS_pidfd_getfd, deputy_pidfd_.get(), fd, 0)));
+void Supervisor::mirror_fd(Member& m, const seccomp_notif& n, int fd) {
+  common::UniqueFd copy(static_cast<int>(::syscall(SYS_pidfd_getfd, m.deputy_pidfd.get(), fd, 0)));
   if (!copy) {
     MOS_LOG_WARN("supervisor: cannot take fd {} from the deputy: {}", fd, std::strerror(errno));
     return;
@@ -103,14 +167,14 @@ void Supervisor::mirror_fd(const seccomp_notif& n, int fd) {
   add.flags = SECCOMP_ADDFD_FLAG_SETFD;
   add.srcfd = static_cast<std::uint32_t>(copy.get());
   add.newfd = static_cast<std::uint32_t>(fd);
-  add.newfd_flags = cloexec_at_deputy(fd) ? O_CLOEXEC : 0;
-  if (::ioctl(body_.listener.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0 && errno != ENOENT) {
+  add.newfd_flags = cloexec_at_deputy(m, fd) ? O_CLOEXEC : 0;
+  if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0 && errno != ENOENT) {
     MOS_LOG_WARN("supervisor: cannot mirror fd {} into the body: {}", fd, std::strerror(errno));
   }
 }
 
 // After a forwarded call that made fds at the deputy, the body gets mirrors.
-void Supervisor::mirror_results(const seccomp_notif& n, std::int64_t ret) {
+void Supervisor::mirror_results(Member& m, const seccomp_notif& n, std::int64_t ret) {
   if (ret < 0) {
     return;
   }
@@ -137,13 +201,13 @@ void Supervisor::mirror_results(const seccomp_notif& n, std::int64_t ret) {
     case SYS_inotify_init1:
     case SYS_memfd_create:
     case SYS_pidfd_open:
-      mirror_fd(n, static_cast<int>(ret));
+      mirror_fd(m, n, static_cast<int>(ret));
       return;
     case SYS_fcntl:
       if (a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC) {
-        mirror_fd(n, static_cast<int>(ret));
+        mirror_fd(m, n, static_cast<int>(ret));
       } else if (a[1] == F_SETFD) {
-        mirror_fd(n, static_cast<int>(a[0]));  // the close-on-exec flag changed
+        mirror_fd(m, n, static_cast<int>(a[0]));  // the close-on-exec flag changed
       }
       return;
     case SYS_pipe:
@@ -153,9 +217,9 @@ void Supervisor::mirror_results(const seccomp_notif& n, std::int64_t ret) {
       int fds[2];
       iovec local{fds, sizeof fds};
       iovec remote{reinterpret_cast<void*>(n.data.nr == SYS_socketpair ? a[3] : a[0]), sizeof fds};
-      if (::process_vm_readv(body_.pid, &local, 1, &remote, 1, 0) == sizeof fds) {
-        mirror_fd(n, fds[0]);
-        mirror_fd(n, fds[1]);
+      if (::process_vm_readv(m.host_pid, &local, 1, &remote, 1, 0) == sizeof fds) {
+        mirror_fd(m, n, fds[0]);
+        mirror_fd(m, n, fds[1]);
       }
       return;
     }
@@ -164,70 +228,92 @@ void Supervisor::mirror_results(const seccomp_notif& n, std::int64_t ret) {
   }
 }
 
-Supervisor::Answer Supervisor::forward(const SyscallEntry& e, const seccomp_notif& n) {
+// Sends the call to the member's deputy and returns at once: the answer
+// goes to the body when the reply arrives (complete_forward), so other
+// bodies of the tree are served meanwhile (a parent waiting in wait4 must
+// not stop its child from running).
+Supervisor::Answer Supervisor::forward(Member& m, const SyscallEntry& e, const seccomp_notif& n) {
   ++stats_.forwarded;
   for (std::size_t i = 0; i < e.nargs; ++i) {
     const ArgKind k = e.args[i].kind;
     if ((k == ArgKind::kFd || k == ArgKind::kDirFd) &&
-        std::find(opts_.hidden_fds.begin(), opts_.hidden_fds.end(),
-                  static_cast<int>(n.data.args[i])) != opts_.hidden_fds.end()) {
+        std::find(m.hidden.begin(), m.hidden.end(), static_cast<int>(n.data.args[i])) !=
+            m.hidden.end()) {
       return {false, -EBADF};
     }
   }
-  ProcessMemory mem(body_.pid);
+  if (m.link_gone) {
+    return {false, -EIO};
+  }
+  // A wait must see every child whose body has died as dead: their deputies
+  // are told (and gone) before the parent's deputy waits.
+  if (n.data.nr == SYS_wait4 || n.data.nr == SYS_waitid) {
+    reap_dead_bodies();
+  }
+  ProcessMemory mem(m.host_pid);
   auto req = marshal_request(e, n.data.args, mem, next_request_++);
   if (!req) {
     return {false, -req.error()};
   }
   // Memory read for a call the body has abandoned (signal, death) is stale.
-  if (::ioctl(body_.listener.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &n.id) != 0) {
+  if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &n.id) != 0) {
     return {false, -EINTR};
   }
-  if (auto r = link_.send(MsgType::kSyscallRequest, *req); !r) {
-    link_gone_ = true;
+  if (auto r = m.link->send(MsgType::kSyscallRequest, *req); !r) {
+    m.link_gone = true;
     return {false, -EIO};
   }
-  // Wait for the reply; signal requests that come first are served first,
-  // so the body's signal is pending when its call ends (ERESTART semantics).
-  for (;;) {
-    auto f = link_.receive();
-    if (!f) {
-      link_gone_ = true;
-      return {false, -EIO};
-    }
-    if (f->type == common::to_wire(MsgType::kSyscallReply)) {
-      wire::SyscallReply reply;
-      if (!common::parse_payload(*f, reply) || reply.id() != req->id()) {
-        MOS_LOG_ERROR("supervisor: the deputy sent a reply that is not ours");
-        link_gone_ = true;
-        return {false, -EIO};
-      }
-      auto ret = apply_reply(e, n.data.args, reply, mem);
-      if (!ret) {
-        return {false, -ret.error()};
-      }
-      mirror_results(n, *ret);
-      // close runs natively too: the body's mirror goes with the deputy's fd.
-      if ((n.data.nr == SYS_close || n.data.nr == SYS_close_range) && *ret == 0) {
-        return {true, 0};
-      }
-      return {false, *ret};
-    }
-    if (!serve_link_frame(*f)) {
-      link_gone_ = true;
-      return {false, -EIO};
-    }
+  m.pending = Pending{n, &e, req->id()};
+  return {false, kAnswered};
+}
+
+void Supervisor::complete_forward(Member& m, const wire::SyscallReply& reply) {
+  if (!m.pending || reply.id() != m.pending->request_id) {
+    MOS_LOG_ERROR("supervisor: the deputy of {} sent a reply that is not ours", m.program_pid);
+    m.link_gone = true;
+    return;
+  }
+  const Pending p = *m.pending;
+  m.pending.reset();
+  ProcessMemory mem(m.host_pid);
+  auto ret = apply_reply(*p.entry, p.notif.data.args, reply, mem);
+  if (!ret) {
+    respond(p.notif, {false, -ret.error()});
+    return;
+  }
+  mirror_results(m, p.notif, *ret);
+  // close runs natively too: the body's mirror goes with the deputy's fd.
+  if ((p.notif.data.nr == SYS_close || p.notif.data.nr == SYS_close_range) && *ret == 0) {
+    respond(p.notif, {true, 0});
+    return;
+  }
+  respond(p.notif, {false, *ret});
+}
+
+void Supervisor::settle_exec(Member& m) {
+  if (!m.exec_pending) {
+    return;
+  }
+  m.exec_pending = false;
+  if (read_proc(fmt::format("/proc/{}/auxv", m.host_pid)) == m.exec_auxv) {
+    return;  // the exec failed: the old image runs on
+  }
+  wire::ExecDone done;
+  done.set_path(m.exec_path);
+  if (!m.link->send(MsgType::kExecDone, done)) {
+    m.link_gone = true;
   }
 }
 
-Supervisor::Answer Supervisor::handle(const seccomp_notif& n) {
+Supervisor::Answer Supervisor::handle(Member& m, const seccomp_notif& n) {
   ++stats_.notifications;
   const int nr = n.data.nr;
-  if (!bootstrapped_) {
+  settle_exec(m);
+  if (!m.bootstrapped) {
     // The body's first trapped call closes its copy of the listener; then
     // it runs its program (execve), natively.
     if (nr == SYS_close) {
-      bootstrapped_ = true;
+      m.bootstrapped = true;
       return {true, 0};
     }
   }
@@ -247,7 +333,7 @@ Supervisor::Answer Supervisor::handle(const seccomp_notif& n) {
       ++stats_.refused;
       return {false, -e->refuse_errno};
     case Disposition::kForward:
-      return forward(*e, n);
+      return forward(m, *e, n);
     case Disposition::kSpecial:
       break;
   }
@@ -255,15 +341,16 @@ Supervisor::Answer Supervisor::handle(const seccomp_notif& n) {
     case SYS_execve:
     case SYS_execveat: {
       // At home the program's files are the node's files: the body's kernel
-      // runs the exec; the deputy then drops its close-on-exec fds too.
-      wire::ExecDone done;
-      ProcessMemory mem(body_.pid);
+      // runs the exec. Whether it succeeded shows at the body's next call
+      // (a new image has a new auxiliary vector); then the deputy drops its
+      // close-on-exec fds too (not before: a failed exec keeps them).
+      ProcessMemory mem(m.host_pid);
+      m.exec_path.clear();
       if (auto path = mem.read_string(n.data.args[nr == SYS_execveat ? 1 : 0], PATH_MAX)) {
-        done.set_path(*path);
+        m.exec_path = *path;
       }
-      if (bootstrapped_ && !link_.send(MsgType::kExecDone, done)) {
-        link_gone_ = true;
-      }
+      m.exec_auxv = read_proc(fmt::format("/proc/{}/auxv", m.host_pid));
+      m.exec_pending = true;
       return {true, 0};
     }
     case SYS_exit:
@@ -300,37 +387,48 @@ Supervisor::Answer Supervisor::handle(const seccomp_notif& n) {
     case SYS_move_pages:
       // About ourselves (pid 0 or the program's PID): the body's CPU and
       // memory, natively; about another program: at home.
-      if (n.data.args[0] == 0 || n.data.args[0] == static_cast<std::uint64_t>(opts_.deputy_pid)) {
-        return n.data.args[0] == 0 ? Answer{true, 0} : forward(*e, n);
+      // (The body's PID is its deputy's, so "ourselves" runs natively too.)
+      if (n.data.args[0] == 0 || n.data.args[0] == static_cast<std::uint64_t>(m.program_pid)) {
+        return {true, 0};
       }
-      return e->args_known ? forward(*e, n) : Answer{false, -ENOSYS};
-    case SYS_clone:
+      return e->args_known ? forward(m, *e, n) : Answer{false, -ENOSYS};
     case SYS_clone3:
-    case SYS_fork:
-    case SYS_vfork:
-      // Not yet: a new deputy per child (docs/forwarding.md, "Plan for fork").
+      // glibc falls back to clone when clone3 is missing; clone's flags are
+      // in a register, where the filter and we can see them.
       ++stats_.refused;
       return {false, -ENOSYS};
+    case SYS_clone:
+      if (n.data.args[0] & CLONE_THREAD) {
+        ++stats_.refused;
+        return {false, -ENOSYS};  // threads: not yet (glibc reports EAGAIN)
+      }
+      return fork_body(m, n);
+    case SYS_fork:
+    case SYS_vfork:
+      return fork_body(m, n);
     case SYS_rt_sigqueueinfo:
     case SYS_rt_tgsigqueueinfo: {
       // sigqueue to itself: the body gets the signal with the program's
       // siginfo (SI_QUEUE and its value), before the call returns.
       const auto& a = n.data.args;
-      if (a[0] != static_cast<std::uint64_t>(opts_.deputy_pid)) {
-        return forward(*e, n);
+      if (a[0] != static_cast<std::uint64_t>(m.program_pid)) {
+        return forward(m, *e, n);
+      }
+      if (m.same_pid) {
+        return {true, 0};
       }
       const int sig = static_cast<int>(a[nr == SYS_rt_tgsigqueueinfo ? 2 : 1]);
       siginfo_t info{};
       iovec local{&info, sizeof info};
       iovec remote{reinterpret_cast<void*>(a[nr == SYS_rt_tgsigqueueinfo ? 3 : 2]), sizeof info};
-      if (::process_vm_readv(body_.pid, &local, 1, &remote, 1, 0) != sizeof info) {
+      if (::process_vm_readv(m.host_pid, &local, 1, &remote, 1, 0) != sizeof info) {
         return {false, -EFAULT};
       }
       if (sig <= 0 || sig >= 65 || info.si_code >= 0 || info.si_code == SI_TKILL) {
         return {false, -EPERM};  // what the kernel answers for such a siginfo
       }
       info.si_signo = sig;
-      if (::syscall(SYS_pidfd_send_signal, body_.pidfd.get(), sig, &info, 0) != 0) {
+      if (::syscall(SYS_pidfd_send_signal, m.pidfd.get(), sig, &info, 0) != 0) {
         return {false, -errno};
       }
       return {false, 0};
@@ -342,18 +440,35 @@ Supervisor::Answer Supervisor::handle(const seccomp_notif& n) {
       // delivered to the body before the call returns, as the kernel does;
       // others go home, where the PIDs are.
       const auto& a = n.data.args;
-      const auto self = static_cast<std::uint64_t>(opts_.deputy_pid);
+      const auto self = static_cast<std::uint64_t>(m.program_pid);
       // (A single-threaded body: its one thread is the program's PID.)
       const bool to_self = (nr == SYS_kill && a[0] == self) || (nr == SYS_tgkill && a[0] == self) ||
                            (nr == SYS_tkill && a[0] == self);
       if (!to_self) {
-        return forward(*e, n);
+        // Stopping or continuing another program of this tree: its deputy
+        // gets the signal at home (and cannot catch a stop), so its body is
+        // stopped or continued here as well.
+        const int sig = static_cast<int>(nr == SYS_tgkill ? a[2] : a[1]);
+        if (sig == SIGSTOP || sig == SIGCONT || sig == SIGTSTP || sig == SIGTTIN ||
+            sig == SIGTTOU) {
+          for (auto& [hp, other] : members_) {
+            if (static_cast<std::uint64_t>(other.program_pid) == a[0] && !other.exited) {
+              ::syscall(SYS_pidfd_send_signal, other.pidfd.get(), sig, nullptr, 0);
+            }
+          }
+        }
+        return forward(m, *e, n);
+      }
+      if (m.same_pid) {
+        // The body's PID in its namespace is the program's: the kernel
+        // delivers to itself, with the siginfo Linux gives (SI_TKILL...).
+        return {true, 0};
       }
       const int sig = static_cast<int>(nr == SYS_tgkill ? a[2] : a[1]);
       if (sig < 0 || sig >= 65) {
         return {false, -EINVAL};
       }
-      if (sig != 0 && ::syscall(SYS_pidfd_send_signal, body_.pidfd.get(), sig, nullptr, 0) != 0) {
+      if (sig != 0 && ::syscall(SYS_pidfd_send_signal, m.pidfd.get(), sig, nullptr, 0) != 0) {
         return {false, -errno};
       }
       return {false, 0};
@@ -363,18 +478,27 @@ Supervisor::Answer Supervisor::handle(const seccomp_notif& n) {
       // others, signalfd) belong to the program's identity: the deputy runs
       // them, when the table describes their arguments.
       if (e->args_known) {
-        return forward(*e, n);
+        return forward(m, *e, n);
       }
       ++stats_.refused;
       return {false, -ENOSYS};
   }
 }
 
-bool Supervisor::serve_link_frame(const common::Frame& f) {
+bool Supervisor::serve_link_frame(Member& m, const common::Frame& f) {
+  if (f.type == common::to_wire(MsgType::kSyscallReply)) {
+    wire::SyscallReply reply;
+    if (!common::parse_payload(f, reply)) {
+      m.link_gone = true;
+      return false;
+    }
+    complete_forward(m, reply);
+    return true;
+  }
   if (f.type == common::to_wire(MsgType::kSignalBody)) {
-    wire::SignalBody s;
-    if (common::parse_payload(f, s) && s.signo() > 0 && s.signo() < 65) {
-      ::syscall(SYS_pidfd_send_signal, body_.pidfd.get(), s.signo(), nullptr, 0);
+    wire::SignalBody sb;
+    if (common::parse_payload(f, sb) && sb.signo() > 0 && sb.signo() < 65) {
+      ::syscall(SYS_pidfd_send_signal, m.pidfd.get(), sb.signo(), nullptr, 0);
     }
     return true;
   }
@@ -382,68 +506,263 @@ bool Supervisor::serve_link_frame(const common::Frame& f) {
   return true;
 }
 
+Member* Supervisor::find_member(pid_t host_pid) {
+  auto it = members_.find(host_pid);
+  return it == members_.end() ? nullptr : &it->second;
+}
+
+// A body of the tree forks: its deputy forks a child deputy, the namespace
+// hands out that deputy's PID next, and the body's own kernel runs the fork.
+Supervisor::Answer Supervisor::fork_body(Member& m, const seccomp_notif& n) {
+  if (m.link_gone) {
+    return {false, -EIO};
+  }
+  if (!m.link->send(MsgType::kForkDeputy, wire::ForkDeputy{})) {
+    m.link_gone = true;
+    return {false, -EIO};
+  }
+  wire::ForkDone done;
+  for (;;) {
+    auto f = m.link->receive();
+    if (!f) {
+      m.link_gone = true;
+      return {false, -EIO};
+    }
+    if (f->type == common::to_wire(MsgType::kForkDone)) {
+      if (!common::parse_payload(*f, done)) {
+        m.link_gone = true;
+        return {false, -EIO};
+      }
+      break;
+    }
+    serve_link_frame(m, *f);
+  }
+  if (done.child_pid() <= 0) {
+    return {false, -(done.errno_code() > 0 ? done.errno_code() : EAGAIN)};
+  }
+  common::UniqueFd link_end(
+      static_cast<int>(::syscall(SYS_pidfd_getfd, m.deputy_pidfd.get(), done.link_fd(), 0)));
+  (void)m.link->send(MsgType::kForkAck, wire::ForkAck{});
+  common::UniqueFd child_deputy(static_cast<int>(::syscall(SYS_pidfd_open, done.child_pid(), 0)));
+  if (!link_end || !child_deputy) {
+    MOS_LOG_ERROR("supervisor: cannot reach the child deputy {}: {}", done.child_pid(),
+                  std::strerror(errno));
+    ::kill(done.child_pid(), SIGKILL);
+    return {false, -EAGAIN};
+  }
+  if (auto r = ns_->set_next_pid(done.child_pid()); !r) {
+    MOS_LOG_WARN("supervisor: child body will not get PID {}: {}", done.child_pid(), r.error());
+  }
+  // Children of the body before the fork, to recognise the new one.
+  auto children = [&] {
+    std::istringstream in(read_proc(fmt::format("/proc/{}/task/{}/children", m.host_pid, n.pid)));
+    std::vector<pid_t> out;
+    pid_t p;
+    while (in >> p) {
+      out.push_back(p);
+    }
+    return out;
+  };
+  const auto before = children();
+  respond(n, {true, 0});  // the fork runs now, in the body's kernel
+  pid_t child = -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (child < 0 && std::chrono::steady_clock::now() < deadline) {
+    for (pid_t p : children()) {
+      if (std::find(before.begin(), before.end(), p) == before.end() && find_member(p) == nullptr) {
+        child = p;
+      }
+    }
+    if (child < 0) {
+      ::sched_yield();
+    }
+  }
+  Member c;
+  c.program_pid = done.child_pid();
+  c.deputy_pidfd = std::move(child_deputy);
+  c.link = std::make_unique<common::FramedChannel>(std::move(link_end));
+  c.hidden.assign(done.hidden().begin(), done.hidden().end());
+  if (child < 0) {
+    // The fork failed in the body's kernel (or the child died at once): the
+    // child deputy has no body; it ends as killed.
+    MOS_LOG_WARN("supervisor: no child body appeared for deputy {}", done.child_pid());
+    wire::BodyExited ex;
+    ex.set_wait_status(SIGKILL);
+    (void)c.link->send(MsgType::kBodyExited, ex);
+    return {false, kAnswered};
+  }
+  c.host_pid = child;
+  c.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
+  c.same_pid = innermost_pid(child) == c.program_pid;
+  if (!c.same_pid) {
+    MOS_LOG_WARN("supervisor: child body has PID {} in its namespace, not {}", innermost_pid(child),
+                 c.program_pid);
+  }
+  members_.emplace(child, std::move(c));
+  return {false, kAnswered};
+}
+
+void Supervisor::body_exited(Member& m, int status) {
+  if (m.exited) {
+    return;
+  }
+  m.exited = true;
+  wire::BodyExited ex;
+  ex.set_wait_status(status);
+  if (!m.link_gone) {
+    (void)m.link->send(MsgType::kBodyExited, ex);
+  }
+}
+
+// Bodies that died: their status goes to their deputies, and we wait (a
+// little) until those deputies have exited, so a parent's wait finds them.
+void Supervisor::reap_dead_bodies() {
+  std::vector<Member*> told;
+  for (auto& [pid, m] : members_) {
+    if (m.exited || !m.pidfd) {
+      continue;
+    }
+    pollfd p{m.pidfd.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) != 1) {
+      continue;
+    }
+    int status = 0;
+    if (m.our_child) {
+      while (::waitpid(m.host_pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      first_status_ = status;
+    } else {
+      // A zombie child of another body (which never reaps natively: its
+      // waits run at its deputy); its status is in /proc until it goes.
+      const std::string stat = read_proc(fmt::format("/proc/{}/stat", m.host_pid));
+      auto paren = stat.rfind(')');
+      std::istringstream fields(paren == std::string::npos ? "" : stat.substr(paren + 2));
+      std::string field;
+      for (int i = 3; i <= 52 && fields >> field; ++i) {
+        if (i == 52) {
+          status = std::atoi(field.c_str());
+        }
+      }
+      while (auto e = ns_->take_exit()) {
+        if (e->first == m.program_pid) {
+          status = e->second;
+        }
+      }
+    }
+    body_exited(m, status);
+    told.push_back(&m);
+  }
+  for (Member* m : told) {
+    if (m->our_child || m->link_gone) {
+      continue;
+    }
+    pollfd p{m->deputy_pidfd.get(), POLLIN, 0};
+    (void)::poll(&p, 1, 1000);  // the deputy exits as soon as it reads it
+  }
+}
+
 int Supervisor::run() {
-  deputy_pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, opts_.deputy_pid, 0)));
-  if (!deputy_pidfd_) {
+  Member first;
+  first.program_pid = opts_.deputy_pid;
+  first.link = std::make_unique<common::FramedChannel>(std::move(opts_.link));
+  first.hidden = opts_.hidden_fds;
+  first.our_child = true;
+  first.bootstrapped = false;
+  auto fail = [&](const std::string& why) {
     wire::BodyFailed failed;
-    failed.set_reason(fmt::format("cannot open the deputy: {}", std::strerror(errno)));
-    (void)link_.send(MsgType::kBodyFailed, failed);
+    failed.set_reason(why);
+    (void)first.link->send(MsgType::kBodyFailed, failed);
     return -1;
+  };
+  first.deputy_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, opts_.deputy_pid, 0)));
+  if (!first.deputy_pidfd) {
+    return fail(fmt::format("cannot open the deputy: {}", std::strerror(errno)));
+  }
+  auto ns = BodyNamespace::create();
+  if (!ns) {
+    return fail(ns.error());
+  }
+  ns_ = std::move(*ns);
+  if (auto r = ns_->set_next_pid(opts_.deputy_pid); !r) {
+    MOS_LOG_WARN("supervisor: the body will not get PID {}: {}", opts_.deputy_pid, r.error());
   }
   auto body = spawn_body(opts_.body);
   if (!body) {
-    wire::BodyFailed failed;
-    failed.set_reason(body.error());
-    (void)link_.send(MsgType::kBodyFailed, failed);
-    return -1;
+    return fail(body.error());
   }
-  body_ = std::move(*body);
+  listener_ = std::move(body->listener);
+  first.host_pid = body->pid;
+  first.same_pid = innermost_pid(body->pid) == first.program_pid;
+  first.pidfd = std::move(body->pidfd);
   wire::BodyStarted started;
-  started.set_pid(body_.pid);
-  (void)link_.send(MsgType::kBodyStarted, started);
+  started.set_pid(body->pid);
+  (void)first.link->send(MsgType::kBodyStarted, started);
+  members_.emplace(first.host_pid, std::move(first));
 
-  bool body_exited = false;
-  while (!body_exited) {
-    if (link_gone_) {
-      // No deputy, no program: the body must not outlive its identity.
-      kill_body();
-    }
-    pollfd fds[3] = {{body_.listener.get(), POLLIN, 0},
-                     {link_gone_ ? -1 : link_.fd(), POLLIN, 0},
-                     {body_.pidfd.get(), POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
-      if (errno == EINTR) {
-        continue;
+  while (!members_.empty()) {
+    std::vector<pollfd> fds;
+    std::vector<Member*> owners;
+    fds.push_back({listener_.get(), POLLIN, 0});
+    owners.push_back(nullptr);
+    fds.push_back({ns_->fd(), POLLIN, 0});
+    owners.push_back(nullptr);
+    for (auto& [pid, m] : members_) {
+      if (m.link_gone && !m.exited) {
+        kill_body(m);  // no deputy, no program: the body must not outlive it
       }
+      if (!m.link_gone) {
+        fds.push_back({m.link->fd(), POLLIN, 0});
+        owners.push_back(&m);
+      }
+      if (!m.exited && m.pidfd) {
+        fds.push_back({m.pidfd.get(), POLLIN, 0});
+        owners.push_back(nullptr);
+      }
+    }
+    if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) {
       MOS_LOG_ERROR("supervisor: poll: {}", std::strerror(errno));
-      kill_body();
+      break;
     }
     if (fds[0].revents & POLLIN) {
       seccomp_notif n{};
-      if (::ioctl(body_.listener.get(), SECCOMP_IOCTL_NOTIF_RECV, &n) == 0) {
-        respond(n, handle(n));
+      if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &n) == 0) {
+        // Threads are refused, so a task is a body: its pid is its member's.
+        Member* m = find_member(static_cast<pid_t>(n.pid));
+        if (m == nullptr) {
+          respond(n, {false, -ENOSYS});
+        } else {
+          Answer a = handle(*m, n);
+          if (a.value != kAnswered || a.cont) {
+            respond(n, a);
+          }
+        }
       }
     }
-    if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-      auto f = link_.receive();
-      if (!f || !serve_link_frame(*f)) {
-        link_gone_ = true;
+    for (std::size_t i = 2; i < fds.size(); ++i) {
+      if (owners[i] != nullptr && (fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+        Member& m = *owners[i];
+        auto f = m.link->receive();
+        if (!f) {
+          m.link_gone = true;  // the deputy exited (or died)
+          continue;
+        }
+        serve_link_frame(m, *f);
+        // Frames that came in the same read (a signal and then the reply)
+        // are served now: poll will not report them again.
+        common::Frame more;
+        while (!m.link_gone && m.link->buffered(more) == common::FrameStatus::kOk) {
+          serve_link_frame(m, more);
+        }
       }
     }
-    if (fds[2].revents & POLLIN) {
-      body_exited = true;
-    }
+    reap_dead_bodies();
+    // A member is done when its body is gone and its deputy has hung up.
+    std::erase_if(members_, [](const auto& kv) { return kv.second.exited && kv.second.link_gone; });
   }
-  int status = 0;
-  while (::waitpid(body_.pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  wire::BodyExited exited;
-  exited.set_wait_status(status);
-  (void)link_.send(MsgType::kBodyExited, exited);
   MOS_LOG_DEBUG(
       "supervisor: {} notifications, {} forwarded, {} run natively, {} refused, {} unknown",
       stats_.notifications, stats_.forwarded, stats_.continued, stats_.refused, stats_.unknown);
-  return status;
+  return first_status_;
 }
 
 }  // namespace

@@ -45,6 +45,17 @@ cmp -s "$dir/sorted.mos" "$dir/sorted.native" || fail "sort output differs"
 xz -9 -c "$dir/numbers" > "$dir/n.xz.native"
 cmp -s "$dir/n.xz.mos" "$dir/n.xz.native" || fail "xz output differs"
 
+# Shells: fork, exec, pipes between children, wait, command substitution,
+# background jobs, a bash loop that spawns children; output as native.
+script='seq 1 2000 | sort -rn | head -3; x=$(echo sub); echo "got $x"
+for i in 1 2 3 4 5; do /bin/echo "child $i"; done | tr a-z A-Z
+sleep 0.1 & wait $!; echo "bg $?"; (exit 4); echo "sub $?"'
+[[ $("$M" /bin/sh -c "$script") == "$(/bin/sh -c "$script")" ]] || fail "sh transcript differs"
+loop='for i in $(seq 1 30); do /usr/bin/expr $i \* 2; done | awk '"'"'{s += $1} END {print s}'"'"''
+[[ $("$M" /bin/bash -c "$loop") == "$(/bin/bash -c "$loop")" ]] || fail "bash loop differs"
+set +e; "$M" /bin/sh -c '/bin/sh -c "exit 9"'; rc=$?; set -e
+[[ $rc == 9 ]] || fail "a child's exit status did not come through: $rc"
+
 # stdin -> stdout pipeline.
 [[ $(printf 'b\na\n' | "$M" /usr/bin/sort | tr '\n' ' ') == "a b " ]] || fail "pipeline"
 
