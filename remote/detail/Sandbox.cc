@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/Files.h"
 #include "remote/SyscallTable.h"
 
 // Debian 12's headers predate Linux 6.6's sync wake-up flag; the kernel
@@ -256,18 +257,8 @@ int find_listener_fd(pid_t pid) {
 }  // namespace
 
 pid_t innermost_pid(pid_t host_pid) {
-  // Read with plain read(): a /proc file of a process that is gone fails
-  // with ESRCH, which iostreams would throw.
-  std::string text;
-  int fd = ::open(fmt::format("/proc/{}/status", host_pid).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) {
-      text.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-  }
+  const std::string text =
+      common::read_text_file(fmt::format("/proc/{}/status", host_pid)).value_or(std::string());
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {

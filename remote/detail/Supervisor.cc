@@ -25,6 +25,7 @@
 #include <sstream>
 #include <vector>
 
+#include "common/Files.h"
 #include "common/FrameIo.h"
 #include "common/FramedChannel.h"
 #include "common/Log.h"
@@ -38,21 +39,9 @@ namespace {
 
 using common::MsgType;
 
-// A whole /proc file, or "" when it cannot be read (the process is gone:
-// /proc reads then fail with ESRCH, which iostreams would throw).
+// A whole /proc file, or "" when it cannot be read (the process is gone).
 std::string read_proc(const std::string& path) {
-  std::string out;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return out;
-  }
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) {
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
+  return common::read_text_file(path).value_or(std::string());
 }
 
 // An Answer value meaning "already answered" (fork answers the body itself
