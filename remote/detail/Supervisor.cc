@@ -107,7 +107,8 @@ class Supervisor {
   SupervisorOptions opts_;
   common::UniqueFd listener_;
   std::optional<BodyNamespace> ns_;
-  std::map<pid_t, Member> members_;  // by host pid
+  std::map<pid_t, Member> members_;    // by host pid
+  std::map<pid_t, int> orphan_exits_;  // namespace PID -> status, from the init
   SupervisorStats stats_;
   std::uint64_t next_request_ = 1;
   int first_status_ = 0;
@@ -606,6 +607,10 @@ void Supervisor::body_exited(Member& m, int status) {
 // Bodies that died: their status goes to their deputies, and we wait (a
 // little) until those deputies have exited, so a parent's wait finds them.
 void Supervisor::reap_dead_bodies() {
+  // Drain the init's reports first, so its socket never stays readable.
+  while (auto e = ns_->take_exit()) {
+    orphan_exits_[e->first] = e->second;
+  }
   std::vector<Member*> told;
   for (auto& [pid, m] : members_) {
     if (m.exited || !m.pidfd) {
@@ -632,10 +637,9 @@ void Supervisor::reap_dead_bodies() {
           status = std::atoi(field.c_str());
         }
       }
-      while (auto e = ns_->take_exit()) {
-        if (e->first == m.program_pid) {
-          status = e->second;
-        }
+      if (auto it = orphan_exits_.find(m.program_pid); it != orphan_exits_.end()) {
+        status = it->second;  // reaped by the init before we read /proc
+        orphan_exits_.erase(it);
       }
     }
     body_exited(m, status);
@@ -727,7 +731,13 @@ int Supervisor::run() {
         }
       }
     }
+    // Only a body's exit (its pidfd, or the init's report) needs the scan
+    // of reap_dead_bodies; a forwarded call's reply must not pay for it.
+    bool body_event = (fds[1].revents & POLLIN) != 0;
     for (std::size_t i = 2; i < fds.size(); ++i) {
+      if (owners[i] == nullptr && (fds[i].revents & POLLIN)) {
+        body_event = true;
+      }
       if (owners[i] != nullptr && (fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
         Member& m = *owners[i];
         auto f = m.link->receive();
@@ -744,7 +754,9 @@ int Supervisor::run() {
         }
       }
     }
-    reap_dead_bodies();
+    if (body_event) {
+      reap_dead_bodies();
+    }
     // A member is done when its body is gone and its deputy has hung up.
     std::erase_if(members_, [](const auto& kv) { return kv.second.exited && kv.second.link_gone; });
   }
