@@ -33,6 +33,8 @@ echo "== node1: a real program under mosrun (body in the seccomp sandbox, syscal
 import hashlib, json, os, socket
 print(json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
                   "sha256(mosix)": hashlib.sha256(b"mosix").hexdigest()[:16]}))'
+echo "-- a shell pipeline under mosrun (every child gets its own deputy):"
+"$BIN/moscluster" exec node1 -- "$BIN/mosrun" /bin/sh -c 'echo "$(hostname): $(seq 1 100 | sort -rn | head -3 | tr "\n" " ")"'
 echo "(bodies on other nodes, mosrun -r NODE, and live migration come with the next issues)"
 echo
 echo "== node3: mon --once (the gossip bulletin board)"
