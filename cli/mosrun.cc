@@ -9,8 +9,9 @@
 // supervisor forwards its system calls to the deputy.
 //
 // Exit codes of mosrun itself (before the program runs): 2 bad usage,
-// 3 no local daemon, 4 unknown node, 5 node unreachable, 126 the program
-// cannot be run, 127 the program was not found.
+// 4 -r NODE (bodies on other nodes are not supported yet), 126 the program
+// cannot be run, 127 the program was not found. (Running at home needs no
+// daemon yet; 3 "no local daemon" and 5 "node unreachable" come with -r.)
 
 #include <malloc.h>
 #include <sched.h>
