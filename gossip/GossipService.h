@@ -90,7 +90,7 @@ class GossipService {
   LoadRecord own_record();
   void send_window(const std::string& peer, const Window& window);
   void receive_datagram(std::size_t n, const asio::ip::udp::endpoint& from);
-  void accept_window(const Peer& from, const GossipWindow& proto, Duration transit);
+  void accept_window(const Peer& from, GossipWindow proto, Duration transit);
   asio::awaitable<void> receive_loop();
   asio::awaitable<void> tick_loop();
   std::string datagram_mac(const GossipDatagram& d) const;

@@ -151,43 +151,33 @@ bool valid_label_name(std::string_view name) {
   return true;
 }
 
-std::string escape_label_value(std::string_view v) {
+namespace {
+// The exposition format escapes backslash and newline everywhere, and the
+// double quote inside label values only.
+std::string escape(std::string_view v, bool quote) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && quote) {
+      out += "\\\"";
+    } else {
+      out += c;
     }
   }
   return out;
 }
+}  // namespace
+
+std::string escape_label_value(std::string_view v) {
+  return escape(v, true);
+}
 
 std::string escape_help(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
+  return escape(v, false);
 }
 
 void MetricsWriter::family(std::string_view name, std::string_view help, MetricType type) {

@@ -50,6 +50,15 @@ Duration derive_down_after(std::size_t nodes, std::size_t window, Duration perio
   return period * static_cast<std::int64_t>(periods);
 }
 
+// Keeps the window's entries for which `keep` holds.
+template <typename Pred>
+void keep_entries(GossipWindow& w, Pred keep) {
+  auto* entries = w.mutable_entries();
+  entries->erase(
+      std::remove_if(entries->begin(), entries->end(), [&](const Entry& e) { return !keep(e); }),
+      entries->end());
+}
+
 }  // namespace
 
 bool ReplayGuard::accept(std::uint64_t seq) {
@@ -267,12 +276,8 @@ void GossipService::send_window(const std::string& peer_name, const Window& wind
       return;  // that cluster's guests may not come here: it needs no board of ours
     }
     // Across the boundary only our own cluster's nodes, never third parties.
-    auto* entries = proto.mutable_entries();
-    entries->erase(std::remove_if(entries->begin(), entries->end(),
-                                  [this](const Entry& e) {
-                                    return e.record().cluster() != config_.cluster_name;
-                                  }),
-                   entries->end());
+    keep_entries(proto,
+                 [this](const Entry& e) { return e.record().cluster() == config_.cluster_name; });
   }
   GossipDatagram d;
   d.set_sender(config_.node_name);
@@ -397,7 +402,7 @@ void GossipService::receive_datagram(std::size_t n, const udp::endpoint& from) {
   accept_window(it->second, w, transit);
 }
 
-void GossipService::accept_window(const Peer& from, const GossipWindow& proto, Duration transit) {
+void GossipService::accept_window(const Peer& from, GossipWindow proto, Duration transit) {
   if (from.partner != nullptr) {
     if (!from.partner->may_go_out) {
       // Our bodies may not go there: its load is of no use to us.
@@ -405,42 +410,23 @@ void GossipService::accept_window(const Peer& from, const GossipWindow& proto, D
       return;
     }
     // From a partner, only what it says about its own cluster's nodes.
-    GossipWindow filtered = proto;
-    auto* entries = filtered.mutable_entries();
     const auto& nodes = from.partner->nodes;
-    entries->erase(std::remove_if(entries->begin(), entries->end(),
-                                  [&](const Entry& e) {
-                                    return e.record().cluster() != from.cluster ||
-                                           std::none_of(nodes.begin(), nodes.end(),
-                                                        [&](const common::NodeEntry& n) {
-                                                          return n.name == e.record().node();
-                                                        });
-                                  }),
-                   entries->end());
-    auto w = from_proto(filtered);
-    if (!w) {
-      counters_.set_dropped_malformed(counters_.dropped_malformed() + 1);
-      return;
-    }
-    engine_->on_receive(*w, transit);
-    return;
+    keep_entries(proto, [&](const Entry& e) {
+      return e.record().cluster() == from.cluster &&
+             std::any_of(nodes.begin(), nodes.end(),
+                         [&](const common::NodeEntry& n) { return n.name == e.record().node(); });
+    });
+  } else {
+    // From our own cluster: our nodes, and partners' nodes we may send to.
+    keep_entries(proto, [this](const Entry& e) {
+      return e.record().cluster() == config_.cluster_name ||
+             std::any_of(config_.partners.begin(), config_.partners.end(),
+                         [&](const common::PartnerCluster& p) {
+                           return p.name == e.record().cluster() && p.may_go_out;
+                         });
+    });
   }
-  // From our own cluster: our nodes, and partners' nodes we may send to.
-  GossipWindow kept = proto;
-  auto* entries = kept.mutable_entries();
-  entries->erase(std::remove_if(entries->begin(), entries->end(),
-                                [this](const Entry& e) {
-                                  if (e.record().cluster() == config_.cluster_name) {
-                                    return false;
-                                  }
-                                  return std::none_of(
-                                      config_.partners.begin(), config_.partners.end(),
-                                      [&](const common::PartnerCluster& p) {
-                                        return p.name == e.record().cluster() && p.may_go_out;
-                                      });
-                                }),
-                 entries->end());
-  auto w = from_proto(kept);
+  auto w = from_proto(proto);
   if (!w) {
     counters_.set_dropped_malformed(counters_.dropped_malformed() + 1);
     MOS_LOG_DEBUG("gossip: malformed window from {}: {}", from.name, w.error());

@@ -54,8 +54,7 @@ attacks = {
     "bad protobuf hello": hdr(typ=1, length=8) + b"\xff" * 8,
     "proof first": hdr(typ=3, length=0),
 }
-def tcp(data):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+def send_and_drain(s, data):
     s.sendall(data)
     s.shutdown(socket.SHUT_WR)
     try:
@@ -64,18 +63,13 @@ def tcp(data):
     except OSError:
         pass
     s.close()
+def tcp(data):
+    send_and_drain(socket.create_connection(("127.0.0.1", port), timeout=10), data)
 def unix(data):
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(10)
     s.connect(ctl)
-    s.sendall(data)
-    s.shutdown(socket.SHUT_WR)
-    try:
-        while s.recv(4096):
-            pass
-    except OSError:
-        pass
-    s.close()
+    send_and_drain(s, data)
 for name, data in attacks.items():
     tcp(data)
     unix(data)
