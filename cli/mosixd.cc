@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,7 @@
 #include "common/MetricsServer.h"
 #include "common/control.pb.h"
 #include "gossip/GossipService.h"
+#include "remote/GuestService.h"
 
 namespace {
 
@@ -196,6 +198,11 @@ int main(int argc, char** argv) {
   common::ControlServer control(io, config.control_socket);
   gossip::GossipService board(io, config, links, boot_id);
   board.register_control(control);
+  // Bodies of other homes run here under mosguest, installed beside us.
+  remote::GuestService guests(io, config, links,
+                              std::filesystem::read_symlink("/proc/self/exe").parent_path() /
+                                  "mosguest");
+  guests.register_control(control);
 
   // Prometheus metrics, when the config asks for them (metrics_port != 0).
   std::unique_ptr<common::MetricsServer> metrics;

@@ -8,14 +8,21 @@
 // see a plain process. The program's body runs in a seccomp sandbox whose
 // supervisor forwards its system calls to the deputy.
 //
+// With -r NODE the body runs on NODE from the start: the local daemon asks
+// NODE's daemon for a guest supervisor, the deputy dials it (an
+// authenticated TCP session) and forwards the same way as at home.
+//
 // Exit codes of mosrun itself (before the program runs): 2 bad usage,
-// 4 -r NODE (bodies on other nodes are not supported yet), 126 the program
-// cannot be run, 127 the program was not found. (Running at home needs no
-// daemon yet; 3 "no local daemon" and 5 "node unreachable" come with -r.)
+// 3 no local daemon (-r needs one), 4 unknown node, 5 node unreachable or
+// refusing guests, 126 the program cannot be run, 127 the program was not
+// found. Once the program runs, mosrun's status is the program's; a body
+// lost with its node or link is reported as killed by SIGKILL.
 
 #include <malloc.h>
 #include <sched.h>
+#include <fmt/format.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,11 +30,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/Auth.h"
+#include "common/ControlClient.h"
 #include "common/Log.h"
+#include "common/SessionLink.h"
+#include "common/guest.pb.h"
 #include "common/UniqueFd.h"
 #include "home/Deputy.h"
 #include "remote/Supervisor.h"
@@ -37,8 +49,12 @@ extern char** environ;
 namespace {
 
 using namespace mos;
+using common::MsgType;
 
 constexpr int kExitUsage = 2;
+constexpr int kExitNoDaemon = 3;
+constexpr int kExitUnknownNode = 4;
+constexpr int kExitUnreachable = 5;
 constexpr int kExitCannotRun = 126;
 constexpr int kExitNotFound = 127;
 
@@ -73,6 +89,72 @@ std::string resolve(const std::string& prog) {
     start = end + 1;
   }
   return {};
+}
+
+// Asks the local daemon for a guest supervisor on `node`. Exits with the
+// documented code when there is none; nothing when the node is this one.
+std::optional<home::RemoteTarget> place_remote(const std::string& node, bool quiet) {
+  auto say = [&](int code, const std::string& msg) {
+    if (!quiet) {
+      std::fprintf(stderr, "mosrun: %s\n", msg.c_str());
+    }
+    std::exit(code);
+  };
+  auto client = common::ControlClient::connect(common::default_control_socket());
+  if (!client) {
+    say(kExitNoDaemon, fmt::format("-r {}: no mosixd on this node ({})", node,
+                                   client.error().message));
+  }
+  home::RemoteTarget t;
+  t.node = node;
+  t.token = common::random_bytes(common::kSessionTokenBytes);
+  wire::RemoteRunRequest req;
+  req.set_node(node);
+  req.set_token(t.token);
+  wire::RemoteRunReply reply;
+  auto r = client->call(MsgType::kRemoteRunRequest, req, MsgType::kRemoteRunReply, reply,
+                        std::chrono::seconds(15));
+  if (!r) {
+    const auto& e = r.error();
+    if (e.kind == common::ControlError::Kind::kRefused) {
+      say(e.errno_code == ENOENT ? kExitUnknownNode : kExitUnreachable,
+          fmt::format("-r {}: {}", node, e.message));
+    }
+    say(e.kind == common::ControlError::Kind::kNoDaemon ? kExitNoDaemon : kExitUnreachable,
+        fmt::format("-r {}: {}", node, e.message));
+  }
+  if (reply.local()) {
+    return std::nullopt;
+  }
+  t.address = reply.address();
+  t.port = static_cast<std::uint16_t>(reply.port());
+  return t;
+}
+
+[[noreturn]] void run_remote(const home::RemoteTarget& t, const std::string& path,
+                             const std::vector<std::string>& args,
+                             const std::vector<std::string>& envp) {
+  wire::BodyStart start;
+  start.set_path(path);
+  for (const auto& a : args) {
+    start.add_argv(a);
+  }
+  for (const auto& e : envp) {
+    start.add_envp(e);
+  }
+  // The body's own kernel enforces these where it runs (the stack limit
+  // also shapes its address space); the program reads them at home.
+  for (int res = 0; res < RLIM_NLIMITS; ++res) {
+    rlimit rl{};
+    if (::getrlimit(res, &rl) == 0) {
+      auto* l = start.add_rlimits();
+      l->set_resource(res);
+      l->set_cur(rl.rlim_cur);
+      l->set_max(rl.rlim_max);
+    }
+  }
+  home::DeputySetup setup = home::prepare_remote(t, std::move(start), kExitUnreachable);
+  home::serve(setup);
 }
 
 }  // namespace
@@ -121,16 +203,6 @@ int main(int argc, char** argv) {
     usage(stderr);
     return kExitUsage;
   }
-  if (!node.empty()) {
-    // Remote bodies need the daemons to carry the forwarding link; not built
-    // yet (issue: home-node virtualization). Say so rather than run at home.
-    if (!quiet) {
-      std::fprintf(stderr, "mosrun: -r %s: running a body on another node is not supported yet\n",
-                   node.c_str());
-    }
-    return 4;
-  }
-
   std::vector<std::string> args(argv + i, argv + argc);
   std::string path = resolve(args[0]);
   if (path.empty()) {
@@ -144,6 +216,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> envp;
   for (char** e = environ; *e != nullptr; ++e) {
     envp.emplace_back(*e);
+  }
+  if (!node.empty()) {
+    if (auto target = place_remote(node, quiet)) {
+      run_remote(*target, path, args, envp);  // does not return
+    }
+    // The node named is this one: the body runs at home.
   }
 
   // Deputy and supervisor wake each other for every forwarded call; on one
@@ -191,7 +269,7 @@ int main(int argc, char** argv) {
     ::prctl(PR_SET_NAME, "mos-supervisor");
     remote::SupervisorOptions so;
     so.deputy_pid = deputy;
-    so.link = common::UniqueFd(setup.supervisor_fd);
+    so.link = std::make_unique<common::FramedChannel>(common::UniqueFd(setup.supervisor_fd));
     so.body.path = path;
     so.body.argv = args;
     so.body.envp = std::move(envp);

@@ -3,6 +3,7 @@
 // single-threaded processes of a program (deputy and supervisor), which wait
 // in poll() on several fds and read or write whole frames when one is ready.
 
+#include <chrono>
 #include <expected>
 #include <string>
 
@@ -25,6 +26,8 @@ class FramedChannel {
   // Blocks until one whole frame arrives. "closed" when the peer hung up
   // cleanly between frames.
   std::expected<Frame, std::string> receive();
+  // The same, giving up with "timed out" after `timeout`.
+  std::expected<Frame, std::string> receive_for(std::chrono::milliseconds timeout);
   // A frame already buffered, without blocking (kNeedMore: none).
   FrameStatus buffered(Frame& out) { return reader_.next(out); }
 

@@ -5,7 +5,8 @@
 //   100..199  local control socket (common/control.proto)
 //   200..299  gossip (gossip/gossip.proto, gossip/service.proto)
 //   300..     later modules
-//     300..399  syscall forwarding (common/forward.proto)
+//     300..399  syscall forwarding (common/forward.proto, common/session.proto)
+//     400..499  starting bodies on other nodes (common/guest.proto)
 // Numbers are never reused; retire them with a comment.
 
 #include <cstdint>
@@ -41,6 +42,22 @@ enum class MsgType : std::uint16_t {
   kForkDeputy = 315,
   kForkDone = 316,
   kForkAck = 317,
+  kSessionChallenge = 318,  // session over TCP (a body on another node)
+  kSessionHello = 319,
+  kBodyStart = 320,
+  kFileFetch = 321,
+  kFileInfo = 322,
+  kFileSend = 323,
+  kFileChunk = 324,
+  kBodyStopped = 325,
+
+  // common/guest.proto: starting a body on another node
+  kRemoteRunRequest = 400,  // control socket, mosrun -> mosixd
+  kRemoteRunReply = 401,
+  kGuestRequest = 402,  // peer link, home daemon -> target daemon
+  kGuestReply = 403,
+  kGuestSpec = 404,  // target daemon -> guest supervisor
+  kGuestReady = 405,
 };
 
 constexpr std::uint16_t to_wire(MsgType t) {

@@ -8,9 +8,21 @@
 // start the body's supervisor with `supervisor_fd` (a process of its own,
 // not the deputy's child), close that fd here, then serve().
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
+#include "common/session.pb.h"
+
 namespace mos::home {
+
+// Where a remote body's guest supervisor listens (from the daemons).
+struct RemoteTarget {
+  std::string node;     // for messages
+  std::string address;
+  std::uint16_t port = 0;
+  std::string token;    // the session token both sides were given
+};
 
 struct DeputySetup {
   int link_fd = -1;        // the deputy's end of the supervisor link
@@ -22,12 +34,23 @@ struct DeputySetup {
   std::vector<int> hidden;
   // The program's fds at start (all others): the body gets mirrors of these.
   std::vector<int> program_fds;
+  // Set when the body runs on another node: its fds are never mirrored,
+  // child deputies dial the guest supervisor, and terminal and job-control
+  // signals (which reach only the deputy) are passed on too.
+  bool remote = false;
+  RemoteTarget target;
 };
 
 // Creates the link and the signal pipe, moves them out of the program's way
 // and installs the signal handlers that pass signals on to the body. Exits
 // the process (status 126) if the kernel refuses any of it.
 DeputySetup prepare();
+
+// The same for a body on another node: dials the guest supervisor, proves
+// the session token, hides the link and sends `start` (with the deputy's
+// own fds filled in). On failure prints one line and exits with
+// `exit_code` (nothing has run).
+DeputySetup prepare_remote(const RemoteTarget& target, wire::BodyStart start, int exit_code);
 
 // Serves the supervisor until the body is gone, then ends the process the
 // way the body ended (exit status, or death by the same signal). If the

@@ -37,6 +37,24 @@ struct BodySpec {
   std::vector<int> keep_fds = {0, 1, 2};
   // CPUs the body may run on (the program's own affinity); empty: inherit.
   std::vector<int> cpus;
+
+  // A guest: a body on another node than its home. It gets namespaces of
+  // its own (mount, network, IPC, UTS) with `root` (a tmpfs the supervisor
+  // fills with the files exec needs) as its whole file system, no network
+  // interface but a downed loopback, the unprivileged uid/gid, no
+  // capabilities, and the program's resource limits. It keeps no fd of the
+  // supervisor's: every fd the program names is at home.
+  struct Guest {
+    std::string root;
+    uid_t uid = 65534;
+    gid_t gid = 65534;
+    struct Limit {
+      int resource;
+      std::uint64_t cur, max;
+    };
+    std::vector<Limit> rlimits;
+  };
+  std::optional<Guest> guest;
 };
 
 // The PID namespace of a body tree. Its init (PID 1, a child of the

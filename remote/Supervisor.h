@@ -13,15 +13,19 @@
 // the deputy with pidfd_getfd and installed with SECCOMP_IOCTL_NOTIF_ADDFD),
 // so mmap of a file and exec run natively while read and write go home.
 //
-// If the deputy dies (link EOF) the body is killed; when the body exits its
-// wait status goes to the deputy, which exits the same way.
+// If the deputy dies (link EOF, or for a guest a link silent past its
+// keepalive) the body is killed; when the body exits its wait status goes
+// to the deputy, which exits the same way.
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/FramedChannel.h"
 #include "common/UniqueFd.h"
 #include "remote/Sandbox.h"
 
@@ -35,13 +39,26 @@ struct SupervisorStats {
   std::uint64_t unknown = 0;  // numbers outside the table: answered ENOSYS
 };
 
+// A guest supervisor serves a body on another node than its deputy (the
+// `-r NODE` case): no fd can be taken from the deputy, so the body holds
+// local copies only where its own kernel needs a file (mmap, exec; fetched
+// into `staging_root`, see detail/FileCache.h), and child deputies dial
+// `listener` with `token` instead of handing over a socketpair end.
+struct GuestPlacement {
+  std::string staging_root;  // the body's "/" (a tmpfs of ours)
+  common::UniqueFd listener;
+  std::string token;
+  std::string home;  // the home node's name, for messages
+};
+
 struct SupervisorOptions {
-  pid_t deputy_pid = -1;  // the deputy (same node: fds are taken from it)
-  common::UniqueFd link;  // framed stream to the deputy
+  pid_t deputy_pid = -1;  // the deputy (at home: fds are taken from it)
+  std::unique_ptr<common::FramedChannel> link;  // framed stream to the deputy
   BodySpec body;
   // The deputy's own fds (its link, its signal pipe): a program that names
   // one gets EBADF, as if it were not open.
   std::vector<int> hidden_fds;
+  std::optional<GuestPlacement> guest;
 };
 
 // Runs until the body has exited or the deputy is gone. Returns the body's

@@ -1,6 +1,7 @@
 #include "common/FramedChannel.h"
 
 #include <fmt/format.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,6 +31,31 @@ std::expected<void, std::string> FramedChannel::send(MsgType type,
     off += static_cast<std::size_t>(n);
   }
   return {};
+}
+
+std::expected<Frame, std::string> FramedChannel::receive_for(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Frame f;
+  for (;;) {
+    if (reader_.next(f) == FrameStatus::kOk) {
+      return f;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return std::unexpected(std::string("timed out"));
+    }
+    pollfd p{fd_.get(), POLLIN, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (r < 0 && errno != EINTR) {
+      return std::unexpected(fmt::format("poll: {}", std::strerror(errno)));
+    }
+    if (r > 0) {
+      // Readable: one receive() reads what is there (and blocks only for
+      // the rest of a frame already started).
+      return receive();
+    }
+  }
 }
 
 std::expected<Frame, std::string> FramedChannel::receive() {

@@ -7,11 +7,14 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <climits>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +23,7 @@
 #include "common/FrameIo.h"
 #include "common/FramedChannel.h"
 #include "common/Log.h"
+#include "common/SessionLink.h"
 #include "common/forward.pb.h"
 #include "common/session.pb.h"
 #include "home/Executor.h"
@@ -38,6 +42,9 @@ int g_signal_pipe = -1;  // write end, for the handler
 // Set by the handler: some signal arrived (passed on or not) since the last
 // forwarded call started.
 volatile sig_atomic_t g_interrupted = 0;
+// The body runs on another node: it is in no process group here, so the
+// terminal's signals (and job control) reach only us and must be passed on.
+bool g_body_remote = false;
 
 void on_signal(int sig, siginfo_t* info, void*) {
   // Signals the terminal sends to the foreground process group reached the
@@ -46,7 +53,7 @@ void on_signal(int sig, siginfo_t* info, void*) {
   // and the kernel's own for the calls we run for it (SIGALRM of alarm and
   // setitimer, SIGPIPE of a write to a closed pipe, SIGIO, ...).
   g_interrupted = 1;
-  const bool from_terminal = info->si_code == SI_KERNEL &&
+  const bool from_terminal = !g_body_remote && info->si_code == SI_KERNEL &&
                              (sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH || sig == SIGHUP);
   if (from_terminal) {
     return;
@@ -143,6 +150,8 @@ class Deputy {
   [[noreturn]] void body_lost(const std::string& why);
 
   void fork_child();
+  void fork_child_remote();
+  void serve_file_fetch(const wire::FileFetch& what);
   wire::SyscallReply close_range_around_hidden(const wire::SyscallRequest& req);
 
   common::FramedChannel link_;
@@ -260,6 +269,161 @@ void Deputy::fork_child() {
   }
 }
 
+// A guest's child deputy dials the guest supervisor itself. Its socket is
+// made here, before the fork, so the numbers of its own fds are known to
+// the parent (which tells the supervisor) and the child only connects it.
+void Deputy::fork_child_remote() {
+  wire::ForkDone done;
+  auto fail = [&](int e) {
+    done.set_errno_code(e);
+    done.set_error(std::strerror(e));
+    (void)link_.send(MsgType::kForkDone, done);
+  };
+  int pp[2];
+  if (::pipe2(pp, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return fail(errno);
+  }
+  const int sig_read = hide_fd(pp[0]);
+  const int sig_write = hide_fd(pp[1]);
+  std::fflush(nullptr);
+  const pid_t child = ::fork();
+  if (child < 0) {
+    const int e = errno;
+    ::close(sig_read);
+    ::close(sig_write);
+    return fail(e);
+  }
+  if (child == 0) {
+    // Dial and hide before closing anything of the parent's: the table is
+    // then the parent's, and the link lands where the parent predicts.
+    auto fd = common::dial_session(setup_.target.address, setup_.target.port,
+                                   std::chrono::seconds(5));
+    if (!fd) {
+      body_lost("child deputy: " + fd.error());
+    }
+    const int link = hide_fd(fd->release());
+    ::close(setup_.signal_read);
+    ::close(setup_.signal_write);
+    g_signal_pipe = sig_write;
+    setup_.signal_read = sig_read;
+    setup_.signal_write = sig_write;
+    link_ = common::FramedChannel(common::UniqueFd(link));
+    setup_.link_fd = link;
+    setup_.hidden = {link, sig_read, sig_write};
+    if (auto r = common::prove_session(link_, setup_.target.token, ::getpid(), false); !r) {
+      body_lost("child deputy: " + r.error());
+    }
+    return;
+  }
+  done.set_child_pid(child);
+  done.set_link_fd(-1);
+  // The child's link lands on the highest free number of the table it
+  // inherited, which is ours now: found the same way.
+  const int predicted = hide_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  for (int fd : {predicted, sig_read, sig_write}) {
+    done.add_hidden(fd);
+  }
+  ::close(predicted);
+  if (auto r = link_.send(MsgType::kForkDone, done); !r) {
+    body_lost(r.error());
+  }
+  for (;;) {
+    auto f = link_.receive();
+    if (!f) {
+      body_lost(f.error());
+    }
+    if (f->type == common::to_wire(MsgType::kForkAck)) {
+      break;
+    }
+    MOS_LOG_WARN("mosrun: unexpected message type {} during a fork", f->type);
+  }
+  ::close(sig_read);
+  ::close(sig_write);
+}
+
+// The body's own kernel needs a home file (exec, mmap): its metadata, then
+// its content if the supervisor has no copy of it yet.
+void Deputy::serve_file_fetch(const wire::FileFetch& what) {
+  wire::FileInfo info;
+  common::UniqueFd own;
+  int fd = -1;
+  auto refuse = [&](int e) {
+    info.set_errno_code(e);
+    if (auto r = link_.send(MsgType::kFileInfo, info); !r) {
+      body_lost(r.error());
+    }
+  };
+  if (what.fd() >= 0) {
+    fd = what.fd();
+    const int fl = contains(setup_.hidden, fd) ? -1 : ::fcntl(fd, F_GETFL);
+    if (fl < 0) {
+      return refuse(EBADF);
+    }
+    info.set_readable((fl & O_ACCMODE) != O_WRONLY && (fl & O_PATH) == 0);
+    info.set_writable((fl & O_ACCMODE) != O_RDONLY && (fl & O_PATH) == 0);
+    if (what.exec() && ::faccessat(fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) != 0) {
+      return refuse(errno);
+    }
+  } else {
+    if (what.path().empty() || what.path().size() >= PATH_MAX) {
+      return refuse(what.path().empty() ? ENOENT : ENAMETOOLONG);
+    }
+    if (what.exec() && ::faccessat(AT_FDCWD, what.path().c_str(), X_OK, AT_EACCESS) != 0) {
+      return refuse(errno);
+    }
+    own.reset(::open(what.path().c_str(), O_RDONLY | O_CLOEXEC));
+    if (!own) {
+      return refuse(errno);
+    }
+    fd = own.get();
+    info.set_readable(true);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    return refuse(errno);
+  }
+  if (what.exec() && !S_ISREG(st.st_mode)) {
+    return refuse(EACCES);
+  }
+  info.set_dev(st.st_dev);
+  info.set_ino(st.st_ino);
+  info.set_size(S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0);
+  info.set_mtime_ns(static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+  info.set_mode(st.st_mode);
+  if (auto r = link_.send(MsgType::kFileInfo, info); !r) {
+    body_lost(r.error());
+  }
+  auto f = link_.receive();
+  if (!f) {
+    body_lost(f.error());
+  }
+  wire::FileSend send;
+  if (f->type != common::to_wire(MsgType::kFileSend) || !common::parse_payload(*f, send)) {
+    body_lost("the supervisor broke off a file transfer");
+  }
+  if (!send.want()) {
+    return;
+  }
+  constexpr std::size_t kChunk = 1 << 20;
+  std::string buf;
+  for (std::uint64_t off = 0; off < info.size();) {
+    buf.resize(std::min<std::uint64_t>(kChunk, info.size() - off));
+    const ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(off));
+    wire::FileChunk chunk;
+    if (n <= 0) {
+      chunk.set_errno_code(n < 0 ? errno : EIO);  // shrank or failed: end early
+      off = info.size();
+    } else {
+      buf.resize(static_cast<std::size_t>(n));
+      chunk.set_data(buf);
+      off += static_cast<std::uint64_t>(n);
+    }
+    if (auto r = link_.send(MsgType::kFileChunk, chunk); !r) {
+      body_lost(r.error());
+    }
+  }
+}
+
 void Deputy::body_lost(const std::string& why) {
   MOS_LOG_ERROR("mosrun: lost the program's body: {}", why);
   exit_like(SIGKILL);  // the documented status: killed by SIGKILL
@@ -349,7 +513,24 @@ void Deputy::serve() {
       case MsgType::kBodyStarted:
         break;
       case MsgType::kForkDeputy:
-        fork_child();
+        if (setup_.remote) {
+          fork_child_remote();
+        } else {
+          fork_child();
+        }
+        break;
+      case MsgType::kFileFetch: {
+        wire::FileFetch what;
+        if (!common::parse_payload(f, what)) {
+          body_lost("malformed file request");
+        }
+        serve_file_fetch(what);
+        break;
+      }
+      case MsgType::kBodyStopped:
+        // The remote body stopped (job control): so do we, until SIGCONT,
+        // which our handler passes on to continue the body too.
+        ::kill(::getpid(), SIGSTOP);
         break;
       case MsgType::kBodyFailed: {
         wire::BodyFailed failed;
@@ -365,6 +546,34 @@ void Deputy::serve() {
       default:
         MOS_LOG_WARN("mosrun: unexpected message type {} from the supervisor", f.type);
         break;
+    }
+  }
+}
+
+void install_signal_handlers(const DeputySetup& s) {
+  g_signal_pipe = s.signal_write;
+  struct sigaction sa {};
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO;  // no SA_RESTART: a forwarded call must see EINTR
+  sigemptyset(&sa.sa_mask);
+  for (int sig = 1; sig < NSIG; ++sig) {  // real-time signals included
+    switch (sig) {
+      case SIGKILL:
+      case SIGSTOP:
+      case SIGCHLD:
+        continue;
+      case SIGTSTP:
+      case SIGTTIN:
+      case SIGTTOU:
+      case SIGCONT:
+        // At home job control stops and continues the deputy with the body
+        // (same process group). A remote body gets them from us.
+        if (s.remote) {
+          ::sigaction(sig, &sa, nullptr);
+        }
+        continue;
+      default:
+        ::sigaction(sig, &sa, nullptr);  // fails harmlessly for glibc's 32, 33
     }
   }
 }
@@ -392,25 +601,45 @@ DeputySetup prepare() {
       s.program_fds.push_back(fd);
     }
   }
-  g_signal_pipe = s.signal_write;
-  struct sigaction sa {};
-  sa.sa_sigaction = on_signal;
-  sa.sa_flags = SA_SIGINFO;  // no SA_RESTART: a forwarded call must see EINTR
-  sigemptyset(&sa.sa_mask);
-  for (int sig = 1; sig < NSIG; ++sig) {  // real-time signals included
-    switch (sig) {
-      case SIGKILL:
-      case SIGSTOP:
-      case SIGCHLD:
-      case SIGTSTP:
-      case SIGTTIN:
-      case SIGTTOU:
-      case SIGCONT:
-        continue;  // job control stops and continues the deputy with the body
-      default:
-        ::sigaction(sig, &sa, nullptr);  // fails harmlessly for glibc's 32, 33
+  install_signal_handlers(s);
+  return s;
+}
+
+DeputySetup prepare_remote(const RemoteTarget& target, wire::BodyStart start, int exit_code) {
+  auto fd = common::dial_session(target.address, target.port, std::chrono::seconds(5));
+  if (!fd) {
+    std::fprintf(stderr, "mosrun: %s: cannot reach the guest supervisor: %s\n",
+                 target.node.c_str(), fd.error().c_str());
+    ::_exit(exit_code);
+  }
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0) {
+    fatal("pipe");
+  }
+  DeputySetup s;
+  s.remote = true;
+  s.target = target;
+  s.link_fd = hide_fd(fd->release());
+  s.signal_read = hide_fd(pipefd[0]);
+  s.signal_write = hide_fd(pipefd[1]);
+  s.hidden = {s.link_fd, s.signal_read, s.signal_write};
+  {
+    common::FramedChannel link{common::UniqueFd(::dup(s.link_fd))};
+    auto r = common::prove_session(link, target.token, ::getpid(), true);
+    for (int h : s.hidden) {
+      start.add_hidden(h);
+    }
+    if (r) {
+      r = link.send(MsgType::kBodyStart, start);
+    }
+    if (!r) {
+      std::fprintf(stderr, "mosrun: %s: session refused: %s\n", target.node.c_str(),
+                   r.error().c_str());
+      ::_exit(exit_code);
     }
   }
+  g_body_remote = true;
+  install_signal_handlers(s);
   return s;
 }
 

@@ -10,7 +10,10 @@
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <grp.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -95,35 +98,73 @@ int install_filter() {
   if (rc == 0) {
     fd = -EIO;
     int mem = static_cast<int>(::syscall(SYS_memfd_create, "mos-filter", MFD_CLOEXEC));
+    std::vector<sock_filter> insns;
+    bool exported = false;
     if (mem >= 0 && seccomp_export_bpf(ctx, mem) == 0) {
       const off_t size = ::lseek(mem, 0, SEEK_END);
-      std::vector<sock_filter> insns(static_cast<std::size_t>(size) / sizeof(sock_filter));
-      if (::pread(mem, insns.data(), insns.size() * sizeof(sock_filter), 0) ==
-          static_cast<ssize_t>(insns.size() * sizeof(sock_filter))) {
-        sock_fprog prog{static_cast<unsigned short>(insns.size()), insns.data()};
-        fd = static_cast<int>(::syscall(
-            SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-            SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog));
-        if (fd < 0 && errno == EINVAL) {
-          // A kernel before 5.19: signals may then interrupt answered calls.
-          fd = static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                                          SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
-        }
-        if (fd < 0) {
-          fd = -errno;
-        }
-      }
+      insns.resize(static_cast<std::size_t>(size) / sizeof(sock_filter));
+      exported = ::pread(mem, insns.data(), insns.size() * sizeof(sock_filter), 0) ==
+                 static_cast<ssize_t>(insns.size() * sizeof(sock_filter));
     }
+    // Closed before the filter exists: the first trapped call must be the
+    // bootstrap close of the listener's copy, nothing else.
     if (mem >= 0) {
       ::close(mem);
+    }
+    if (exported) {
+      sock_fprog prog{static_cast<unsigned short>(insns.size()), insns.data()};
+      fd = static_cast<int>(::syscall(
+          SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+          SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog));
+      if (fd < 0 && errno == EINVAL) {
+        // A kernel before 5.19: signals may then interrupt answered calls.
+        fd = static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                        SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
+      }
+      if (fd < 0) {
+        fd = -errno;
+      }
     }
   }
   seccomp_release(ctx);
   return fd;
 }
 
+// A guest body's own world: namespaces, the staging root as "/", the
+// program's limits, then the unprivileged user. Exits 125 if any of it fails
+// (a guest must never run with the node's view).
+void enter_guest_sandbox(const BodySpec::Guest& g) {
+  if (::unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0 ||
+      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+      ::chdir(g.root.c_str()) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 ||
+      ::umount2(".", MNT_DETACH) != 0 || ::chdir("/") != 0) {
+    ::_exit(125);
+  }
+  for (const auto& l : g.rlimits) {
+    rlimit rl{static_cast<rlim_t>(l.cur), static_cast<rlim_t>(l.max)};
+    if (::setrlimit(l.resource, &rl) != 0) {
+      // Above our hard limit (no CAP_SYS_RESOURCE): keep the soft value at
+      // most at the hard limit we have.
+      rlimit have{};
+      if (::getrlimit(l.resource, &have) == 0) {
+        rl.rlim_max = have.rlim_max;
+        rl.rlim_cur = std::min(rl.rlim_cur, have.rlim_max);
+        ::setrlimit(l.resource, &rl);
+      }
+    }
+  }
+  if (::setgroups(0, nullptr) != 0 || ::setresgid(g.gid, g.gid, g.gid) != 0 ||
+      ::setresuid(g.uid, g.uid, g.uid) != 0) {
+    ::_exit(125);
+  }
+}
+
 [[noreturn]] void child(const BodySpec& spec, int parent_pid) {
-  // Die with the supervisor: a body must never run unsupervised.
+  if (spec.guest) {
+    enter_guest_sandbox(*spec.guest);
+  }
+  // Die with the supervisor: a body must never run unsupervised. (After the
+  // change of user: the kernel clears this setting when credentials change.)
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   // Our parent already gone? (In the body namespace a parent outside it
   // reads as 0; an orphan would read as the namespace's init, 1.)
@@ -133,11 +174,11 @@ int install_filter() {
   }
   // Close everything but the fds the body keeps: the supervisor's own fds
   // must never leak into a program.
-  int max_keep = 2;
+  int max_keep = spec.guest ? -1 : 2;
   for (int fd : spec.keep_fds) {
     max_keep = std::max(max_keep, fd);
   }
-  for (int fd = 3; fd <= max_keep; ++fd) {
+  for (int fd = spec.guest ? 0 : 3; fd <= max_keep; ++fd) {
     if (std::find(spec.keep_fds.begin(), spec.keep_fds.end(), fd) == spec.keep_fds.end()) {
       ::close(fd);
     }
@@ -364,6 +405,9 @@ std::expected<Body, std::string> spawn_body(const BodySpec& spec) {
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 125) {
+        return std::unexpected(std::string("cannot build the guest sandbox (namespaces, root, user)"));
+      }
       return std::unexpected(
           WIFEXITED(status) && WEXITSTATUS(status) == 126
               ? std::string("cannot install the seccomp filter (kernel without user notification?)")

@@ -9,6 +9,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,19 +22,23 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "common/Files.h"
 #include "common/FrameIo.h"
 #include "common/FramedChannel.h"
+#include "common/SessionLink.h"
 #include "common/Log.h"
 #include "common/forward.pb.h"
 #include "common/session.pb.h"
 #include "remote/Marshal.h"
 #include "remote/SyscallTable.h"
+#include "remote/detail/FileCache.h"
 
 namespace mos::remote {
 namespace {
@@ -71,6 +77,9 @@ struct Member {
   bool exec_pending = false;  // an exec was let through; not yet known to have worked
   std::string exec_path;
   std::string exec_auxv;  // before the exec
+  // A guest's fds that have a local copy in the body (a file it mapped):
+  // closed natively too when the program closes them.
+  std::set<int> local_fds;
   // The forwarded call waiting for its reply (a body has one thread, so at
   // most one).
   std::optional<Pending> pending;
@@ -90,6 +99,14 @@ class Supervisor {
   Answer handle(Member& m, const seccomp_notif& n);
   Answer forward(Member& m, const SyscallEntry& e, const seccomp_notif& n);
   Answer fork_body(Member& m, const seccomp_notif& n);
+  Answer guest_exec(Member& m, const seccomp_notif& n);
+  Answer guest_mmap(Member& m, const seccomp_notif& n);
+  bool install_local_copy(Member& m, const seccomp_notif& n, const detail::CachedFile& f, int fd);
+  detail::FileCache::OtherFrame other_frames(Member& m) {
+    return [this, &m](const common::Frame& f) { serve_link_frame(m, f); };
+  }
+  void report_stop(Member& m, int sig);
+  bool guest() const { return opts_.guest.has_value(); }
   void complete_forward(Member& m, const wire::SyscallReply& reply);
   void settle_exec(Member& m);
   void respond(const seccomp_notif& n, const Answer& a);
@@ -110,6 +127,7 @@ class Supervisor {
   std::map<pid_t, Member> members_;    // by host pid
   std::map<pid_t, int> orphan_exits_;  // namespace PID -> status, from the init
   SupervisorStats stats_;
+  std::optional<detail::FileCache> files_;  // a guest's
   std::uint64_t next_request_ = 1;
   int first_status_ = 0;
 };
@@ -165,8 +183,8 @@ void Supervisor::mirror_fd(Member& m, const seccomp_notif& n, int fd) {
 
 // After a forwarded call that made fds at the deputy, the body gets mirrors.
 void Supervisor::mirror_results(Member& m, const seccomp_notif& n, std::int64_t ret) {
-  if (ret < 0) {
-    return;
+  if (ret < 0 || guest()) {
+    return;  // a guest's fds are all at home: nothing to mirror
   }
   const auto& a = n.data.args;
   switch (n.data.nr) {
@@ -273,7 +291,19 @@ void Supervisor::complete_forward(Member& m, const wire::SyscallReply& reply) {
   }
   mirror_results(m, p.notif, *ret);
   // close runs natively too: the body's mirror goes with the deputy's fd.
-  if ((p.notif.data.nr == SYS_close || p.notif.data.nr == SYS_close_range) && *ret == 0) {
+  // (A guest has a local copy only of files it mapped; close_range is
+  // harmless on numbers it does not have.)
+  if (p.notif.data.nr == SYS_close_range && *ret == 0) {
+    const auto first = static_cast<unsigned>(p.notif.data.args[0]);
+    const auto last = static_cast<unsigned>(p.notif.data.args[1]);
+    std::erase_if(m.local_fds, [&](int fd) {
+      return static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last;
+    });
+    respond(p.notif, {true, 0});
+    return;
+  }
+  if (p.notif.data.nr == SYS_close && *ret == 0 &&
+      (!guest() || m.local_fds.erase(static_cast<int>(p.notif.data.args[0])) > 0)) {
     respond(p.notif, {true, 0});
     return;
   }
@@ -288,6 +318,7 @@ void Supervisor::settle_exec(Member& m) {
   if (read_proc(fmt::format("/proc/{}/auxv", m.host_pid)) == m.exec_auxv) {
     return;  // the exec failed: the old image runs on
   }
+  m.local_fds.clear();  // all installed close-on-exec
   wire::ExecDone done;
   done.set_path(m.exec_path);
   if (!m.link->send(MsgType::kExecDone, done)) {
@@ -330,6 +361,9 @@ Supervisor::Answer Supervisor::handle(Member& m, const seccomp_notif& n) {
   switch (nr) {
     case SYS_execve:
     case SYS_execveat: {
+      if (guest()) {
+        return guest_exec(m, n);
+      }
       // At home the program's files are the node's files: the body's kernel
       // runs the exec. Whether it succeeded shows at the body's next call
       // (a new image has a new auxiliary vector); then the deputy drops its
@@ -343,12 +377,25 @@ Supervisor::Answer Supervisor::handle(Member& m, const seccomp_notif& n) {
       m.exec_pending = true;
       return {true, 0};
     }
+    case SYS_mmap:
+      if (guest()) {
+        return guest_mmap(m, n);
+      }
+      return {true, 0};
+    case SYS_shmat:
+      if (guest()) {
+        // The segment is the home node's: it cannot be shared with a body
+        // elsewhere (docs/forwarding.md, "Shared memory on other nodes").
+        MOS_LOG_WARN("guest {}: shmat of a home SysV segment refused (EACCES)", m.program_pid);
+        ++stats_.refused;
+        return {false, -EACCES};
+      }
+      return {true, 0};
     case SYS_exit:
     case SYS_exit_group:
     case SYS_rt_sigaction:
     case SYS_rt_sigreturn:
     case SYS_sigaltstack:
-    case SYS_mmap:
     case SYS_mprotect:
     case SYS_munmap:
     case SYS_mremap:
@@ -359,7 +406,6 @@ Supervisor::Answer Supervisor::handle(Member& m, const seccomp_notif& n) {
     case SYS_prctl:
     case SYS_get_robust_list:
     case SYS_seccomp:
-    case SYS_shmat:
     case SYS_shmdt:
       // Body-local state, or a file mapping whose fd the body mirrors (at
       // home the SysV segments are the node's own, so shmat runs natively).
@@ -489,11 +535,166 @@ bool Supervisor::serve_link_frame(Member& m, const common::Frame& f) {
     wire::SignalBody sb;
     if (common::parse_payload(f, sb) && sb.signo() > 0 && sb.signo() < 65) {
       ::syscall(SYS_pidfd_send_signal, m.pidfd.get(), sb.signo(), nullptr, 0);
+      report_stop(m, sb.signo());
     }
     return true;
   }
   MOS_LOG_WARN("supervisor: unexpected message type {} from the deputy", f.type);
   return true;
+}
+
+// A guest body is not in its terminal's process group: job-control signals
+// reach only its deputy, which passes them on. If one stopped the body, the
+// deputy is told so that it stops too and the shell sees the job stopped.
+void Supervisor::report_stop(Member& m, int sig) {
+  if (!guest() || (sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU && sig != SIGSTOP)) {
+    return;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string stat = read_proc(fmt::format("/proc/{}/stat", m.host_pid));
+    const auto paren = stat.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= stat.size()) {
+      return;
+    }
+    const char state = stat[paren + 2];
+    if (state == 'T' || state == 't') {
+      wire::BodyStopped stopped;
+      stopped.set_signo(sig);
+      if (!m.link->send(MsgType::kBodyStopped, stopped)) {
+        m.link_gone = true;
+      }
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+// Puts a read-only copy of `f` into the body at `fd` (replacing whatever
+// copy was there), for the body's own kernel to map or execute.
+bool Supervisor::install_local_copy(Member& m, const seccomp_notif& n, const detail::CachedFile& f,
+                                    int fd) {
+  auto ro = detail::FileCache::read_only(f);
+  if (!ro) {
+    return false;
+  }
+  seccomp_notif_addfd add{};
+  add.id = n.id;
+  add.flags = SECCOMP_ADDFD_FLAG_SETFD;
+  add.srcfd = static_cast<std::uint32_t>(ro->get());
+  add.newfd = static_cast<std::uint32_t>(fd);
+  add.newfd_flags = O_CLOEXEC;
+  if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
+    return false;
+  }
+  m.local_fds.insert(fd);
+  return true;
+}
+
+// mmap of a file on a guest: the body's kernel maps a local copy of the
+// home file. Private mappings then behave as at home (up to changes made to
+// the file at home afterwards, which a private mapping may or may not see
+// on Linux either); a shared writable mapping cannot be kept coherent with
+// home and is refused with ENODEV (documented), as is shmat with EACCES.
+Supervisor::Answer Supervisor::guest_mmap(Member& m, const seccomp_notif& n) {
+  const auto& a = n.data.args;
+  const int prot = static_cast<int>(a[2]);
+  const int flags = static_cast<int>(a[3]);
+  const int fd = static_cast<int>(a[4]);
+  if ((flags & MAP_ANONYMOUS) != 0) {
+    return {true, 0};
+  }
+  if (fd < 0 || std::find(m.hidden.begin(), m.hidden.end(), fd) != m.hidden.end()) {
+    return {false, -EBADF};
+  }
+  if (m.link_gone) {
+    return {false, -EIO};
+  }
+  const int type = flags & MAP_TYPE;
+  if ((type == MAP_SHARED || type == MAP_SHARED_VALIDATE) && (prot & PROT_WRITE) != 0) {
+    // The kernel's own checks first (a bad fd, one not open read-write),
+    // so only a mapping that would work at home gets the guest's ENODEV.
+    wire::FileFetch what;
+    what.set_fd(fd);
+    auto info = files_->probe(*m.link, what, other_frames(m));
+    if (!info) {
+      return {false, -info.error()};
+    }
+    if (!info->readable() || !info->writable()) {
+      return {false, -EACCES};
+    }
+    MOS_LOG_WARN(
+        "guest {}: shared writable mmap of fd {} refused (ENODEV): the file is at home on {}",
+        m.program_pid, fd, opts_.guest->home);
+    ++stats_.refused;
+    return {false, -ENODEV};
+  }
+  wire::FileFetch what;
+  what.set_fd(fd);
+  auto f = files_->fetch(*m.link, what, other_frames(m));
+  if (!f) {
+    if (f.error() == EIO) {
+      m.link_gone = true;
+    }
+    return {false, -f.error()};
+  }
+  if (!(*f)->readable) {
+    return {false, -EACCES};
+  }
+  if (!S_ISREG((*f)->mode)) {
+    return {false, -ENODEV};
+  }
+  if (!install_local_copy(m, n, **f, fd)) {
+    return {false, -ENOMEM};
+  }
+  return {true, 0};
+}
+
+// execve on a guest: the image and its interpreters are fetched from home
+// into the staging root, at the path the body's kernel resolves, and then
+// the body's own kernel runs the exec (its errors are home's: a file that
+// is missing or not executable at home fails here with the same errno).
+Supervisor::Answer Supervisor::guest_exec(Member& m, const seccomp_notif& n) {
+  const int nr = n.data.nr;
+  const auto& a = n.data.args;
+  ProcessMemory mem(m.host_pid);
+  auto path = mem.read_string(a[nr == SYS_execveat ? 1 : 0], PATH_MAX);
+  if (!path) {
+    return {false, -EFAULT};
+  }
+  if (m.link_gone) {
+    return {false, -EIO};
+  }
+  std::expected<void, int> staged;
+  if (nr == SYS_execveat && path->empty() && (a[4] & AT_EMPTY_PATH) != 0) {
+    // fexecve: the image is a program fd; its interpreter is a path.
+    const int fd = static_cast<int>(a[0]);
+    wire::FileFetch what;
+    what.set_fd(fd);
+    what.set_exec(true);
+    auto f = files_->fetch(*m.link, what, other_frames(m));
+    if (!f) {
+      return {false, -f.error()};
+    }
+    if (!install_local_copy(m, n, **f, fd)) {
+      return {false, -ENOMEM};
+    }
+  } else if (nr == SYS_execveat && (*path)[0] != '/' && static_cast<int>(a[0]) != AT_FDCWD) {
+    MOS_LOG_WARN("guest {}: execveat relative to a directory fd is not supported", m.program_pid);
+    return {false, -ENOSYS};
+  } else {
+    staged = files_->stage_exec(*m.link, *path, other_frames(m));
+  }
+  if (!staged) {
+    if (staged.error() == EIO) {
+      m.link_gone = true;
+    }
+    return {false, -staged.error()};
+  }
+  m.exec_path = *path;
+  m.exec_auxv = read_proc(fmt::format("/proc/{}/auxv", m.host_pid));
+  m.exec_pending = true;
+  return {true, 0};
 }
 
 Member* Supervisor::find_member(pid_t host_pid) {
@@ -530,15 +731,31 @@ Supervisor::Answer Supervisor::fork_body(Member& m, const seccomp_notif& n) {
   if (done.child_pid() <= 0) {
     return {false, -(done.errno_code() > 0 ? done.errno_code() : EAGAIN)};
   }
-  common::UniqueFd link_end(
-      static_cast<int>(::syscall(SYS_pidfd_getfd, m.deputy_pidfd.get(), done.link_fd(), 0)));
-  (void)m.link->send(MsgType::kForkAck, wire::ForkAck{});
-  common::UniqueFd child_deputy(static_cast<int>(::syscall(SYS_pidfd_open, done.child_pid(), 0)));
-  if (!link_end || !child_deputy) {
-    MOS_LOG_ERROR("supervisor: cannot reach the child deputy {}: {}", done.child_pid(),
-                  std::strerror(errno));
-    ::kill(done.child_pid(), SIGKILL);
-    return {false, -EAGAIN};
+  std::unique_ptr<common::FramedChannel> child_link;
+  common::UniqueFd child_deputy;
+  if (guest()) {
+    // The child deputy dials us at home's end; its proof names its PID.
+    auto acc = common::accept_deputy(opts_.guest->listener.get(), opts_.guest->token,
+                                     common::tuning::kSessionHandshake);
+    (void)m.link->send(MsgType::kForkAck, wire::ForkAck{});
+    if (!acc || acc->hello.pid() != done.child_pid() || acc->hello.first()) {
+      MOS_LOG_ERROR("supervisor: the child deputy {} did not connect: {}", done.child_pid(),
+                    acc ? std::string("wrong pid") : acc.error());
+      return {false, -EAGAIN};  // its link never came: it ends as killed
+    }
+    child_link = std::move(acc->link);
+  } else {
+    common::UniqueFd link_end(
+        static_cast<int>(::syscall(SYS_pidfd_getfd, m.deputy_pidfd.get(), done.link_fd(), 0)));
+    (void)m.link->send(MsgType::kForkAck, wire::ForkAck{});
+    child_deputy.reset(static_cast<int>(::syscall(SYS_pidfd_open, done.child_pid(), 0)));
+    if (!link_end || !child_deputy) {
+      MOS_LOG_ERROR("supervisor: cannot reach the child deputy {}: {}", done.child_pid(),
+                    std::strerror(errno));
+      ::kill(done.child_pid(), SIGKILL);
+      return {false, -EAGAIN};
+    }
+    child_link = std::make_unique<common::FramedChannel>(std::move(link_end));
   }
   if (auto r = ns_->set_next_pid(done.child_pid()); !r) {
     MOS_LOG_WARN("supervisor: child body will not get PID {}: {}", done.child_pid(), r.error());
@@ -570,8 +787,9 @@ Supervisor::Answer Supervisor::fork_body(Member& m, const seccomp_notif& n) {
   Member c;
   c.program_pid = done.child_pid();
   c.deputy_pidfd = std::move(child_deputy);
-  c.link = std::make_unique<common::FramedChannel>(std::move(link_end));
+  c.link = std::move(child_link);
   c.hidden.assign(done.hidden().begin(), done.hidden().end());
+  c.local_fds = m.local_fds;  // the child's table is a copy of the parent's
   if (child < 0) {
     // The fork failed in the body's kernel (or the child died at once): the
     // child deputy has no body; it ends as killed.
@@ -649,15 +867,17 @@ void Supervisor::reap_dead_bodies() {
     if (m->our_child || m->link_gone) {
       continue;
     }
-    pollfd p{m->deputy_pidfd.get(), POLLIN, 0};
-    (void)::poll(&p, 1, 1000);  // the deputy exits as soon as it reads it
+    // The deputy exits as soon as it reads it: its pidfd (at home) or its
+    // link (a guest's deputy is elsewhere) tells us when.
+    pollfd p{m->deputy_pidfd ? m->deputy_pidfd.get() : m->link->fd(), POLLIN, 0};
+    (void)::poll(&p, 1, 1000);
   }
 }
 
 int Supervisor::run() {
   Member first;
   first.program_pid = opts_.deputy_pid;
-  first.link = std::make_unique<common::FramedChannel>(std::move(opts_.link));
+  first.link = std::move(opts_.link);
   first.hidden = opts_.hidden_fds;
   first.our_child = true;
   first.bootstrapped = false;
@@ -667,9 +887,13 @@ int Supervisor::run() {
     (void)first.link->send(MsgType::kBodyFailed, failed);
     return -1;
   };
-  first.deputy_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, opts_.deputy_pid, 0)));
-  if (!first.deputy_pidfd) {
-    return fail(fmt::format("cannot open the deputy: {}", std::strerror(errno)));
+  if (guest()) {
+    files_.emplace(opts_.guest->staging_root);
+  } else {
+    first.deputy_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, opts_.deputy_pid, 0)));
+    if (!first.deputy_pidfd) {
+      return fail(fmt::format("cannot open the deputy: {}", std::strerror(errno)));
+    }
   }
   auto ns = BodyNamespace::create();
   if (!ns) {
@@ -763,6 +987,10 @@ int Supervisor::run() {
   MOS_LOG_DEBUG(
       "supervisor: {} notifications, {} forwarded, {} run natively, {} refused, {} unknown",
       stats_.notifications, stats_.forwarded, stats_.continued, stats_.refused, stats_.unknown);
+  if (files_) {
+    MOS_LOG_DEBUG("supervisor: {} bytes of home files fetched, {} cache hits",
+                  files_->fetched_bytes(), files_->hits());
+  }
   return first_status_;
 }
 

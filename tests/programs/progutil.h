@@ -56,6 +56,8 @@ static inline const char* errno_name(int e) {
       return "EISDIR";
     case EINVAL:
       return "EINVAL";
+    case ENODEV:
+      return "ENODEV";
     case ENOTTY:
       return "ENOTTY";
     case ESPIPE:

@@ -10,6 +10,7 @@
 #        home          mosrun -h PROGRAM            (body sandboxed at home)
 #        remote:NODE   moscluster exec HOME -- mosrun -r NODE PROGRAM
 #                      (HOME is $MOS_HOME_NODE, default node1)
+# MOS_PROG_ON_HOME=1 runs native and home inside HOME as well.
 # home and remote exit 77 (skip) until $MOS_BIN/mosrun exists.
 #
 # Programs that need a partner are run with it here:
@@ -43,15 +44,23 @@ shift 2
 #   on_home  runs a command on the program's home node (where its files are)
 #   wrap     goes between the timeout and the program binary
 # Turning a mode on later is the mosrun line of its case, nothing else.
+# With MOS_PROG_ON_HOME=1 native and home runs happen inside the home node
+# too, so that they compare with remote runs on equal terms (the home node's
+# hostname, session and /tmp).
 mode_setup() {
+  local here_prefix=()
+  if [[ ${MOS_PROG_ON_HOME:-0} == 1 ]]; then
+    [[ -x $moscluster ]] || skip "moscluster not built"
+    here_prefix=("$moscluster" exec "$home_node" --)
+  fi
   case $1 in
     native)
-      on_home=()
+      on_home=("${here_prefix[@]}")
       wrap=()
       ;;
     home)
       [[ -x $mosrun ]] || skip "mosrun not built yet"
-      on_home=()
+      on_home=("${here_prefix[@]}")
       wrap=("$mosrun" -h)
       ;;
     remote:?*)

@@ -105,3 +105,23 @@ assert_nothing_left() {
   fi
   ((${#left[@]} == 0)) || fail "left behind after down: ${left[*]}"
 }
+
+# guests_on NODE: the guest supervisors and bodies running on NODE (the
+# guest user's processes and mos-guest/mos-body-init), one "pid name" a line.
+guests_on() {
+  "$MOSCLUSTER" exec "$1" -- sh -c \
+    'ps -e -o pid=,user=,comm= | awk '\''$2 == "nobody" || $3 == "mos-guest" || $3 == "mos-body-init" {print $1, $3}'\'''
+}
+
+# assert_no_guests NODE...: nothing of a guest body is left on any NODE
+# (waits a little: a supervisor notices its deputy's end within seconds).
+assert_no_guests() {
+  local n left
+  for n in "$@"; do
+    local deadline=$((SECONDS + 15))
+    while left=$(guests_on "$n") && [[ -n $left ]]; do
+      ((SECONDS < deadline)) || fail "left on $n: $(tr '\n' ' ' <<<"$left")"
+      sleep 0.25
+    done
+  done
+}

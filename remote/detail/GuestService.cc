@@ -1,0 +1,227 @@
+#include "remote/GuestService.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/FrameIo.h"
+#include "common/Log.h"
+#include "common/SessionLink.h"
+#include "common/Watchdog.h"
+
+namespace mos::remote {
+
+using common::MsgType;
+
+struct GuestService::Waiter {
+  explicit Waiter(asio::io_context& io) : timer(io) {}
+  asio::steady_timer timer;
+  std::string node;
+  std::optional<wire::GuestReply> reply;
+};
+
+GuestService::GuestService(asio::io_context& io, const common::Config& config,
+                           common::LinkManager& links, std::filesystem::path guest_binary)
+    : io_(io), config_(config), links_(links), guest_binary_(std::move(guest_binary)) {
+  links_.on_message(MsgType::kGuestRequest, [this](const std::string& peer,
+                                                   const common::Frame& f) {
+    on_guest_request(peer, f);
+  });
+  links_.on_message(MsgType::kGuestReply,
+                    [this](const std::string& peer, const common::Frame& f) { on_guest_reply(peer, f); });
+}
+
+void GuestService::register_control(common::ControlServer& control) {
+  control.on_request(MsgType::kRemoteRunRequest,
+                     [this](common::ControlConnection& c, const common::Frame& f) {
+                       return on_remote_run(c, f);
+                     });
+}
+
+asio::awaitable<void> GuestService::on_remote_run(common::ControlConnection& c,
+                                                  const common::Frame& f) {
+  wire::RemoteRunRequest req;
+  if (!common::parse_payload(f, req) || req.token().size() != common::kSessionTokenBytes) {
+    co_await c.reply_error(EINVAL, "malformed remote-run request");
+    co_return;
+  }
+  const common::NodeEntry* node = config_.find_node(req.node());
+  if (node == nullptr) {
+    co_await c.reply_error(ENOENT, fmt::format("unknown node '{}' (not in cluster {})", req.node(),
+                                               config_.cluster_name));
+    co_return;
+  }
+  if (node->name == config_.node_name) {
+    wire::RemoteRunReply local;
+    local.set_local(true);
+    co_await c.reply(MsgType::kRemoteRunReply, local);
+    co_return;
+  }
+  if (!links_.is_up(node->name)) {
+    co_await c.reply_error(EHOSTUNREACH, fmt::format("node {} is unreachable (no link)", node->name));
+    co_return;
+  }
+  wire::GuestRequest g;
+  g.set_id(next_id_++);
+  g.set_token(req.token());
+  g.set_uid(c.peer().uid);
+  g.set_pid(static_cast<std::uint32_t>(c.peer().pid));
+  auto w = std::make_shared<Waiter>(io_);
+  w->node = node->name;
+  waiting_[g.id()] = w;
+  ++counters_.requested;
+  if (!links_.send(node->name, MsgType::kGuestRequest, g)) {
+    waiting_.erase(g.id());
+    co_await c.reply_error(EHOSTUNREACH, fmt::format("node {} is unreachable", node->name));
+    co_return;
+  }
+  w->timer.expires_after(tuning::kGuestStartTimeout);
+  boost::system::error_code ec;
+  co_await w->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  waiting_.erase(g.id());
+  if (!w->reply) {
+    co_await c.reply_error(ETIMEDOUT, fmt::format("node {} did not start a guest in time", node->name));
+    co_return;
+  }
+  if (w->reply->errno_code() != 0) {
+    co_await c.reply_error(w->reply->errno_code(),
+                           fmt::format("node {} refused: {}", node->name, w->reply->error()));
+    co_return;
+  }
+  wire::RemoteRunReply r;
+  r.set_address(w->reply->address());
+  r.set_port(w->reply->port());
+  co_await c.reply(MsgType::kRemoteRunReply, r);
+}
+
+void GuestService::on_guest_reply(const std::string& peer, const common::Frame& f) {
+  wire::GuestReply r;
+  if (!common::parse_payload(f, r)) {
+    MOS_LOG_WARN("guest: malformed reply from {}", peer);
+    return;
+  }
+  auto it = waiting_.find(r.id());
+  if (it == waiting_.end() || it->second->node != peer) {
+    return;  // late (timed out) or not ours
+  }
+  it->second->reply = std::move(r);
+  it->second->timer.cancel();
+}
+
+void GuestService::refuse(const std::string& peer, std::uint64_t id, int errno_code,
+                          const std::string& why) {
+  ++counters_.refused;
+  MOS_LOG_WARN("guest: refusing a body from {}: {}", peer, why);
+  wire::GuestReply r;
+  r.set_id(id);
+  r.set_errno_code(errno_code);
+  r.set_error(why);
+  links_.send(peer, MsgType::kGuestReply, r);
+}
+
+void GuestService::on_guest_request(const std::string& peer, const common::Frame& f) {
+  wire::GuestRequest req;
+  if (!common::parse_payload(f, req)) {
+    MOS_LOG_WARN("guest: malformed request from {}", peer);
+    return;
+  }
+  if (req.token().size() != common::kSessionTokenBytes) {
+    refuse(peer, req.id(), EINVAL, "bad session token");
+    return;
+  }
+  asio::co_spawn(io_, start_guest(peer, std::move(req)), asio::detached);
+}
+
+asio::awaitable<void> GuestService::start_guest(std::string peer, wire::GuestRequest req) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    refuse(peer, req.id(), errno, fmt::format("socketpair: {}", std::strerror(errno)));
+    co_return;
+  }
+  const std::string bin = guest_binary_.string();
+  // The supervisor logs at our level (to our stderr: the daemon's log).
+  static constexpr const char* kLevels[] = {"error", "warn", "info", "debug", "trace"};
+  const char* level = kLevels[static_cast<int>(common::log_level())];
+  const pid_t mid = ::fork();
+  if (mid < 0) {
+    const int e = errno;
+    ::close(sv[0]);
+    ::close(sv[1]);
+    refuse(peer, req.id(), e, fmt::format("fork: {}", std::strerror(e)));
+    co_return;
+  }
+  if (mid == 0) {
+    // Forked twice: the supervisor is nobody's child here, and outlives us.
+    ::setsid();
+    if (::fork() != 0) {
+      ::_exit(0);
+    }
+    if (::dup2(sv[1], 3) < 0) {
+      ::_exit(127);
+    }
+    const int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      ::dup2(devnull, 0);
+      ::dup2(devnull, 1);
+    }
+    ::syscall(SYS_close_range, 4, ~0u, 0);
+    ::setenv("MOS_LOG", level, 1);
+    char* const argv[] = {const_cast<char*>("mosguest"), nullptr};
+    ::execv(bin.c_str(), argv);
+    ::_exit(127);
+  }
+  ::close(sv[1]);
+  while (::waitpid(mid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  asio::local::stream_protocol::socket sock(io_);
+  boost::system::error_code ec;
+  sock.assign(asio::local::stream_protocol(), sv[0], ec);
+  if (ec) {
+    ::close(sv[0]);
+    refuse(peer, req.id(), EIO, "cannot talk to the guest supervisor");
+    co_return;
+  }
+  wire::GuestSpec spec;
+  spec.set_token(req.token());
+  spec.set_bind_address(config_.self().address);
+  spec.set_home(peer);
+  spec.set_home_pid(req.pid());
+  spec.set_guest_uid(tuning::kGuestUid);
+  spec.set_guest_gid(tuning::kGuestGid);
+  wire::GuestReady ready;
+  std::string failure;
+  try {
+    common::Watchdog dog(sock, tuning::kGuestStartTimeout);
+    co_await common::write_frame(sock, MsgType::kGuestSpec, spec);
+    common::FrameReader reader;
+    common::Frame fr = co_await common::read_frame(sock, reader);
+    if (fr.type != common::to_wire(MsgType::kGuestReady) || !common::parse_payload(fr, ready)) {
+      failure = "the guest supervisor sent nonsense";
+    }
+  } catch (const std::exception& e) {
+    failure = fmt::format("the guest supervisor did not start ({})", e.what());
+  }
+  if (failure.empty() && !ready.error().empty()) {
+    failure = ready.error();
+  }
+  if (!failure.empty()) {
+    refuse(peer, req.id(), EAGAIN, failure);
+    co_return;
+  }
+  ++counters_.started;
+  MOS_LOG_INFO("guest: body of {} pid {} (uid {}) starts here, supervisor on port {}", peer,
+               req.pid(), req.uid(), ready.port());
+  wire::GuestReply r;
+  r.set_id(req.id());
+  r.set_address(config_.self().address);
+  r.set_port(ready.port());
+  links_.send(peer, MsgType::kGuestReply, r);
+}
+
+}  // namespace mos::remote
