@@ -134,6 +134,11 @@ int install_filter() {
 // program's limits, then the unprivileged user. Exits 125 if any of it fails
 // (a guest must never run with the node's view).
 void enter_guest_sandbox(const BodySpec::Guest& g) {
+  // A process group of its own under the supervisor: not orphaned, so a
+  // stop signal passed on from the deputy (Ctrl-Z at home) stops it as it
+  // would stop the program at home (the kernel drops those signals for an
+  // orphaned group).
+  ::setpgid(0, 0);
   if (::unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0 ||
       ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
       ::chdir(g.root.c_str()) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 ||

@@ -80,6 +80,10 @@ struct Member {
   // A guest's fds that have a local copy in the body (a file it mapped):
   // closed natively too when the program closes them.
   std::set<int> local_fds;
+  // A guest's job-control signal passed on by the deputy: until when to
+  // look for the body's stop (it may first have to leave a forwarded call).
+  int stop_signal = 0;
+  std::chrono::steady_clock::time_point stop_deadline;
   // The forwarded call waiting for its reply (a body has one thread, so at
   // most one).
   std::optional<Pending> pending;
@@ -106,6 +110,7 @@ class Supervisor {
     return [this, &m](const common::Frame& f) { serve_link_frame(m, f); };
   }
   void report_stop(Member& m, int sig);
+  bool check_stops();
   bool guest() const { return opts_.guest.has_value(); }
   void complete_forward(Member& m, const wire::SyscallReply& reply);
   void settle_exec(Member& m);
@@ -547,27 +552,38 @@ bool Supervisor::serve_link_frame(Member& m, const common::Frame& f) {
 // reach only its deputy, which passes them on. If one stopped the body, the
 // deputy is told so that it stops too and the shell sees the job stopped.
 void Supervisor::report_stop(Member& m, int sig) {
-  if (!guest() || (sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU && sig != SIGSTOP)) {
-    return;
+  if (guest() && (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU || sig == SIGSTOP)) {
+    m.stop_signal = sig;
+    m.stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
-  while (std::chrono::steady_clock::now() < deadline) {
+}
+
+// Called from the main loop: has a body that was sent a stop signal
+// stopped yet? (Not inside report_stop: the body may be waiting for the
+// answer to a call the signal interrupted, which the loop has yet to send.)
+bool Supervisor::check_stops() {
+  bool waiting = false;
+  for (auto& [pid, m] : members_) {
+    if (m.stop_signal == 0) {
+      continue;
+    }
     const std::string stat = read_proc(fmt::format("/proc/{}/stat", m.host_pid));
     const auto paren = stat.rfind(')');
-    if (paren == std::string::npos || paren + 2 >= stat.size()) {
-      return;
-    }
-    const char state = stat[paren + 2];
+    const char state = paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : 0;
     if (state == 'T' || state == 't') {
       wire::BodyStopped stopped;
-      stopped.set_signo(sig);
-      if (!m.link->send(MsgType::kBodyStopped, stopped)) {
+      stopped.set_signo(m.stop_signal);
+      if (!m.link_gone && !m.link->send(MsgType::kBodyStopped, stopped)) {
         m.link_gone = true;
       }
-      return;
+      m.stop_signal = 0;
+    } else if (state == 0 || std::chrono::steady_clock::now() > m.stop_deadline) {
+      m.stop_signal = 0;  // gone, or it caught or ignored the signal
+    } else {
+      waiting = true;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  return waiting;
 }
 
 // Puts a read-only copy of `f` into the body at `fd` (replacing whatever
@@ -916,6 +932,7 @@ int Supervisor::run() {
   (void)first.link->send(MsgType::kBodyStarted, started);
   members_.emplace(first.host_pid, std::move(first));
 
+  bool stops_pending = false;
   while (!members_.empty()) {
     std::vector<pollfd> fds;
     std::vector<Member*> owners;
@@ -936,7 +953,7 @@ int Supervisor::run() {
         owners.push_back(nullptr);
       }
     }
-    if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) {
+    if (::poll(fds.data(), fds.size(), stops_pending ? 5 : 1000) < 0 && errno != EINTR) {
       MOS_LOG_ERROR("supervisor: poll: {}", std::strerror(errno));
       break;
     }
@@ -981,6 +998,7 @@ int Supervisor::run() {
     if (body_event) {
       reap_dead_bodies();
     }
+    stops_pending = check_stops();
     // A member is done when its body is gone and its deputy has hung up.
     std::erase_if(members_, [](const auto& kv) { return kv.second.exited && kv.second.link_gone; });
   }
