@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main demo: set-up (packages + build), then a real 4-node moscluster on
-# this machine: every node's view of the cluster, then everything taken down.
+# this machine: every node's view of the cluster, programs under mosrun at
+# home and with their body on another node, then everything taken down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -35,7 +36,26 @@ print(json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
                   "sha256(mosix)": hashlib.sha256(b"mosix").hexdigest()[:16]}))'
 echo "-- a shell pipeline under mosrun (every child gets its own deputy):"
 "$BIN/moscluster" exec node1 -- "$BIN/mosrun" /bin/sh -c 'echo "$(hostname): $(seq 1 100 | sort -rn | head -3 | tr "\n" " ")"'
-echo "(bodies on other nodes, mosrun -r NODE, and live migration come with the next issues)"
+echo
+echo "== node1: a program whose body runs on node3 (mosrun -r node3)"
+echo "   its hostname, PID, files and output are node1's; only its registers and memory are on node3"
+"$BIN/moscluster" exec node1 -- "$BIN/mosrun" -r node3 /usr/bin/python3 -c '
+import hashlib, os, socket, time
+with open("/tmp/mos-demo-remote.txt", "w") as f:
+    f.write("written by pid %d, body elsewhere\n" % os.getpid())
+print("host:", socket.gethostname(), " pid:", os.getpid(),
+      " sha256:", hashlib.sha256(open("/etc/os-release", "rb").read()).hexdigest()[:16], flush=True)
+time.sleep(2)' &
+remote=$!
+sleep 1
+echo "-- on node3 meanwhile: the body (guest user nobody) and its supervisor"
+"$BIN/moscluster" exec node3 -- ps -o user=,pid=,comm= -e | awk '$1 == "nobody" || $3 == "mos-guest"'
+wait "$remote"
+echo "-- the file it wrote is in node1's /tmp, not node3's:"
+"$BIN/moscluster" exec node1 -- cat /tmp/mos-demo-remote.txt
+"$BIN/moscluster" exec node3 -- sh -c 'test -e /tmp/mos-demo-remote.txt && echo "node3 has it (wrong)" || echo "node3: no such file"'
+"$BIN/moscluster" exec node1 -- rm -f /tmp/mos-demo-remote.txt
+echo "(live migration of running bodies comes with the next issue)"
 echo
 echo "== node3: mon --once (the gossip bulletin board)"
 "$BIN/moscluster" exec node3 -- "$BIN/mon" --once
