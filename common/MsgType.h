@@ -50,6 +50,9 @@ enum class MsgType : std::uint16_t {
   kFileSend = 323,
   kFileChunk = 324,
   kBodyStopped = 325,
+  kThreadDeputy = 326,
+  kThreadDone = 327,
+  kNotice = 328,
 
   // common/guest.proto: starting a body on another node
   kRemoteRunRequest = 400,  // control socket, mosrun -> mosixd

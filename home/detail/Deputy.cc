@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <future>
+#include <mutex>
+#include <thread>
 #include <chrono>
 #include <climits>
 #include <cerrno>
@@ -139,10 +142,26 @@ bool contains(const std::vector<int>& v, int x) {
   ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
+// The links of the deputy's threads (one per body thread besides the
+// first): fds of ours the program must never see, shared by all threads.
+std::mutex g_thread_links_mu;
+std::vector<int> g_thread_links;
+
+void become_child_process();
+
+bool is_thread_link(int fd) {
+  std::lock_guard lock(g_thread_links_mu);
+  return contains(g_thread_links, fd);
+}
+
 class Deputy {
  public:
   explicit Deputy(const DeputySetup& s) : link_(common::UniqueFd(s.link_fd)), setup_(s) {}
   [[noreturn]] void serve();
+  // A deputy thread: serves its body thread's calls on `link` until the
+  // supervisor closes it (the body thread is gone). Signals are the main
+  // thread's business; they are blocked here.
+  static void serve_thread(int link, DeputySetup setup);
 
  private:
   bool pass_signals();  // true if a signal was passed on
@@ -151,6 +170,10 @@ class Deputy {
 
   void fork_child();
   void fork_child_remote();
+  void start_thread();
+  void await_ack();
+  bool hidden(int fd) const { return contains(setup_.hidden, fd) || is_thread_link(fd); }
+  bool worker_ = false;  // a deputy thread: no signal pipe, no exit of its own
   void serve_file_fetch(const wire::FileFetch& what);
   wire::SyscallReply close_range_around_hidden(const wire::SyscallRequest& req);
 
@@ -171,6 +194,10 @@ wire::SyscallReply Deputy::close_range_around_hidden(const wire::SyscallRequest&
   const unsigned last = static_cast<unsigned>(req.args(1));
   const unsigned flags = static_cast<unsigned>(req.args(2));
   std::vector<int> hidden = setup_.hidden;
+  {
+    std::lock_guard lock(g_thread_links_mu);
+    hidden.insert(hidden.end(), g_thread_links.begin(), g_thread_links.end());
+  }
   std::sort(hidden.begin(), hidden.end());
   unsigned from = first;
   long ret = 0;
@@ -232,7 +259,10 @@ void Deputy::fork_child() {
     return;
   }
   if (child == 0) {
-    // The child deputy: the parent's link and signal pipe are not ours.
+    // The child deputy: the parent's link, signal pipe and threads' links
+    // are not ours; we are its main thread even if a thread forked.
+    become_child_process();
+    worker_ = false;
     ::close(supervisor_end);
     ::close(setup_.signal_read);
     ::close(setup_.signal_write);
@@ -252,18 +282,7 @@ void Deputy::fork_child() {
   if (auto r = link_.send(MsgType::kForkDone, done); !r) {
     body_lost(r.error());
   }
-  // Wait for the supervisor to take its end (bounded by the link: if the
-  // supervisor dies, receive fails).
-  for (;;) {
-    auto f = link_.receive();
-    if (!f) {
-      body_lost(f.error());
-    }
-    if (f->type == common::to_wire(MsgType::kForkAck)) {
-      break;
-    }
-    MOS_LOG_WARN("mosrun: unexpected message type {} during a fork", f->type);
-  }
+  await_ack();
   for (int fd : {child_link, supervisor_end, sig_read, sig_write}) {
     ::close(fd);
   }
@@ -294,6 +313,8 @@ void Deputy::fork_child_remote() {
     return fail(e);
   }
   if (child == 0) {
+    become_child_process();
+    worker_ = false;
     // Dial and hide before closing anything of the parent's: the table is
     // then the parent's, and the link lands where the parent predicts.
     auto fd = common::dial_session(setup_.target.address, setup_.target.port,
@@ -327,16 +348,7 @@ void Deputy::fork_child_remote() {
   if (auto r = link_.send(MsgType::kForkDone, done); !r) {
     body_lost(r.error());
   }
-  for (;;) {
-    auto f = link_.receive();
-    if (!f) {
-      body_lost(f.error());
-    }
-    if (f->type == common::to_wire(MsgType::kForkAck)) {
-      break;
-    }
-    MOS_LOG_WARN("mosrun: unexpected message type {} during a fork", f->type);
-  }
+  await_ack();
   ::close(sig_read);
   ::close(sig_write);
 }
@@ -355,7 +367,7 @@ void Deputy::serve_file_fetch(const wire::FileFetch& what) {
   };
   if (what.fd() >= 0) {
     fd = what.fd();
-    const int fl = contains(setup_.hidden, fd) ? -1 : ::fcntl(fd, F_GETFL);
+    const int fl = hidden(fd) ? -1 : ::fcntl(fd, F_GETFL);
     if (fl < 0) {
       return refuse(EBADF);
     }
@@ -424,7 +436,97 @@ void Deputy::serve_file_fetch(const wire::FileFetch& what) {
   }
 }
 
+// After a fork, in the child deputy: only the forking thread exists; the
+// other threads' links are dead weight, and signals must reach us again.
+void become_child_process() {
+  {
+    std::lock_guard lock(g_thread_links_mu);
+    for (int fd : g_thread_links) {
+      ::close(fd);
+    }
+    g_thread_links.clear();
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
+}
+
+// Waits for the supervisor to take its end of a new link (ForkAck); bounded
+// by the link: if the supervisor dies, receive fails and so do we.
+void Deputy::await_ack() {
+  for (;;) {
+    auto f = link_.receive();
+    if (!f) {
+      body_lost(f.error());
+    }
+    if (f->type == common::to_wire(MsgType::kForkAck)) {
+      return;
+    }
+    MOS_LOG_WARN("mosrun: unexpected message type {} while a new link is handed over", f->type);
+  }
+}
+
+void Deputy::start_thread() {
+  wire::ThreadDone done;
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    done.set_errno_code(errno);
+    (void)link_.send(MsgType::kThreadDone, done);
+    return;
+  }
+  size_link_buffers(sv);
+  const int thread_link = hide_fd(sv[0]);
+  const int supervisor_end = hide_fd(sv[1]);
+  {
+    std::lock_guard lock(g_thread_links_mu);
+    g_thread_links.push_back(thread_link);
+    g_thread_links.push_back(supervisor_end);
+  }
+  std::promise<pid_t> tid;
+  auto got = tid.get_future();
+  try {
+    std::thread([thread_link, setup = setup_, &tid] {
+      sigset_t all;
+      sigfillset(&all);
+      ::pthread_sigmask(SIG_BLOCK, &all, nullptr);
+      tid.set_value(static_cast<pid_t>(::syscall(SYS_gettid)));
+      serve_thread(thread_link, setup);
+    }).detach();
+  } catch (const std::system_error& e) {
+    done.set_errno_code(e.code().value() != 0 ? e.code().value() : EAGAIN);
+    (void)link_.send(MsgType::kThreadDone, done);
+    return;
+  }
+  done.set_tid(got.get());
+  done.set_link_fd(supervisor_end);
+  done.set_thread_link(thread_link);
+  if (auto r = link_.send(MsgType::kThreadDone, done); !r) {
+    body_lost(r.error());
+  }
+  await_ack();
+  std::lock_guard lock(g_thread_links_mu);
+  std::erase(g_thread_links, supervisor_end);
+  ::close(supervisor_end);
+}
+
+void Deputy::serve_thread(int link, DeputySetup setup) {
+  setup.link_fd = link;
+  Deputy d(setup);
+  d.worker_ = true;
+  d.serve();
+}
+
 void Deputy::body_lost(const std::string& why) {
+  if (worker_) {
+    // The body thread is gone (its supervisor closed our link); the
+    // process ends by the main thread's link, not here.
+    {
+      std::lock_guard lock(g_thread_links_mu);
+      std::erase(g_thread_links, link_.fd());
+    }
+    link_ = common::FramedChannel(common::UniqueFd());
+    ::pthread_exit(nullptr);
+  }
   MOS_LOG_ERROR("mosrun: lost the program's body: {}", why);
   exit_like(SIGKILL);  // the documented status: killed by SIGKILL
 }
@@ -446,7 +548,7 @@ bool Deputy::pass_signals() {
 
 void Deputy::drop_cloexec_fds() {
   for (int fd : open_fds()) {
-    if (contains(setup_.hidden, fd)) {
+    if (hidden(fd)) {
       continue;
     }
     const int flags = ::fcntl(fd, F_GETFD);
@@ -461,10 +563,10 @@ void Deputy::serve() {
     common::Frame f;
     if (link_.buffered(f) != common::FrameStatus::kOk) {
       pollfd fds[2] = {{link_.fd(), POLLIN, 0}, {setup_.signal_read, POLLIN, 0}};
-      if (::poll(fds, 2, -1) < 0) {
+      if (::poll(fds, worker_ ? 1 : 2, -1) < 0) {
         continue;  // EINTR: the signal is in the pipe
       }
-      if (fds[1].revents & POLLIN) {
+      if (!worker_ && (fds[1].revents & POLLIN)) {
         pass_signals();
       }
       if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -480,11 +582,19 @@ void Deputy::serve() {
       case MsgType::kSyscallRequest: {
         wire::SyscallRequest req;
         wire::SyscallReply reply;
-        g_interrupted = 0;
+        if (!worker_) {
+          g_interrupted = 0;
+        }
         if (common::parse_payload(f, req)) {
           reply = req.nr() == SYS_close_range ? close_range_around_hidden(req) : execute(req);
         } else {
           reply.set_ret(-EINVAL);
+        }
+        if (worker_) {
+          if (auto s = link_.send(MsgType::kSyscallReply, reply); !s) {
+            body_lost(s.error());
+          }
+          break;
         }
         pass_signals();
         // Cut short by a signal the body has too (passed on just now, or
@@ -519,6 +629,16 @@ void Deputy::serve() {
           fork_child();
         }
         break;
+      case MsgType::kThreadDeputy:
+        start_thread();
+        break;
+      case MsgType::kNotice: {
+        wire::Notice notice;
+        if (common::parse_payload(f, notice)) {
+          std::fprintf(stderr, "mosrun: %s\n", notice.text().c_str());
+        }
+        break;
+      }
       case MsgType::kFileFetch: {
         wire::FileFetch what;
         if (!common::parse_payload(f, what)) {

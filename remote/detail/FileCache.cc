@@ -45,6 +45,27 @@ std::expected<common::Frame, int> await_frame(common::FramedChannel& link, MsgTy
   }
 }
 
+// FileFetch -> FileInfo; the deputy's errno as the error.
+std::expected<wire::FileInfo, int> request_info(common::FramedChannel& link,
+                                                const wire::FileFetch& what,
+                                                const FileCache::OtherFrame& other) {
+  if (!link.send(MsgType::kFileFetch, what)) {
+    return std::unexpected(EIO);
+  }
+  auto f = await_frame(link, MsgType::kFileInfo, other);
+  if (!f) {
+    return std::unexpected(f.error());
+  }
+  wire::FileInfo info;
+  if (!common::parse_payload(*f, info)) {
+    return std::unexpected(EIO);
+  }
+  if (info.errno_code() != 0) {
+    return std::unexpected(info.errno_code());
+  }
+  return info;
+}
+
 bool read_at(int fd, void* buf, std::size_t n, off_t off) {
   return ::pread(fd, buf, n, off) == static_cast<ssize_t>(n);
 }
@@ -151,20 +172,11 @@ std::string normalize_path(const std::string& path) {
 std::expected<const CachedFile*, int> FileCache::fetch(common::FramedChannel& link,
                                                        const wire::FileFetch& what,
                                                        const OtherFrame& other) {
-  if (!link.send(MsgType::kFileFetch, what)) {
-    return std::unexpected(EIO);
+  auto asked = request_info(link, what, other);
+  if (!asked) {
+    return std::unexpected(asked.error());
   }
-  auto f = await_frame(link, MsgType::kFileInfo, other);
-  if (!f) {
-    return std::unexpected(f.error());
-  }
-  wire::FileInfo info;
-  if (!common::parse_payload(*f, info)) {
-    return std::unexpected(EIO);
-  }
-  if (info.errno_code() != 0) {
-    return std::unexpected(info.errno_code());
-  }
+  const wire::FileInfo& info = *asked;
   const Key key{info.dev(), info.ino(), info.size(), info.mtime_ns()};
   wire::FileSend send;
   if (auto it = files_.find(key); it != files_.end()) {
@@ -234,24 +246,14 @@ std::expected<const CachedFile*, int> FileCache::fetch(common::FramedChannel& li
 std::expected<wire::FileInfo, int> FileCache::probe(common::FramedChannel& link,
                                                      const wire::FileFetch& what,
                                                      const OtherFrame& other) {
-  if (!link.send(MsgType::kFileFetch, what)) {
-    return std::unexpected(EIO);
-  }
-  auto f = await_frame(link, MsgType::kFileInfo, other);
-  if (!f) {
-    return std::unexpected(f.error());
-  }
-  wire::FileInfo info;
-  if (!common::parse_payload(*f, info)) {
-    return std::unexpected(EIO);
-  }
-  if (info.errno_code() != 0) {
-    return std::unexpected(info.errno_code());
+  auto info = request_info(link, what, other);
+  if (!info) {
+    return std::unexpected(info.error());
   }
   if (!link.send(MsgType::kFileSend, wire::FileSend{})) {
     return std::unexpected(EIO);
   }
-  return info;
+  return *info;
 }
 
 std::expected<common::UniqueFd, int> FileCache::read_only(const CachedFile& f) {

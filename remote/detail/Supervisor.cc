@@ -1,5 +1,6 @@
 #include "remote/Supervisor.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <limits.h>
@@ -50,6 +51,9 @@ std::string read_proc(const std::string& path) {
   return common::read_text_file(path).value_or(std::string());
 }
 
+// pidfd_open of a thread rather than a process (Linux 6.9; O_EXCL's value).
+constexpr unsigned kPidfdThread = 0x80;
+
 // An Answer value meaning "already answered" (fork answers the body itself
 // before it registers the child).
 constexpr std::int64_t kAnswered = INT64_MIN;
@@ -69,7 +73,13 @@ struct Member {
   common::UniqueFd deputy_pidfd;
   std::unique_ptr<common::FramedChannel> link;
   std::vector<int> hidden;   // the deputy's own fds
+  int thread_link = -1;      // a thread's: its deputy thread's end (in `hidden` of its process)
   bool our_child = false;    // the first body is our child; the rest are its descendants
+  // A thread of a body (clone with CLONE_THREAD, at home): its own deputy
+  // thread and link; the process's PID and leader are those below.
+  bool is_thread = false;
+  pid_t process_pid = -1;       // the program's PID (= program_pid unless a thread)
+  pid_t process_host_pid = -1;  // the thread group leader, as we see it
   bool bootstrapped = true;  // the first body starts by closing its listener copy
   bool link_gone = false;
   bool exited = false;        // BodyExited sent
@@ -103,6 +113,10 @@ class Supervisor {
   Answer handle(Member& m, const seccomp_notif& n);
   Answer forward(Member& m, const SyscallEntry& e, const seccomp_notif& n);
   Answer fork_body(Member& m, const seccomp_notif& n);
+  Answer thread_body(Member& m, const seccomp_notif& n);
+  void notice(Member& m, const std::string& text);
+  bool ask_deputy(Member& m, MsgType type, const google::protobuf::MessageLite& request,
+                  MsgType reply_type, google::protobuf::MessageLite& reply);
   Answer guest_exec(Member& m, const seccomp_notif& n);
   Answer guest_mmap(Member& m, const seccomp_notif& n);
   bool install_local_copy(Member& m, const seccomp_notif& n, const detail::CachedFile& f, int fd);
@@ -440,8 +454,19 @@ Supervisor::Answer Supervisor::handle(Member& m, const seccomp_notif& n) {
       return {false, -ENOSYS};
     case SYS_clone:
       if (n.data.args[0] & CLONE_THREAD) {
-        ++stats_.refused;
-        return {false, -ENOSYS};  // threads: not yet (glibc reports EAGAIN)
+        if (guest()) {
+          // Threads on another node: not yet. clone fails as for a
+          // process at its thread limit: pthread_create returns EAGAIN.
+          ++stats_.refused;
+          notice(m, fmt::format("a thread of pid {} was refused: threads are not supported on "
+                                "another node yet (run it at home: mosrun -h)",
+                                m.process_pid));
+          return {false, -EAGAIN};
+        }
+        if ((n.data.args[0] & CLONE_VM) == 0) {
+          return {false, -EINVAL};  // as the kernel says
+        }
+        return thread_body(m, n);
       }
       return fork_body(m, n);
     case SYS_fork:
@@ -452,7 +477,7 @@ Supervisor::Answer Supervisor::handle(Member& m, const seccomp_notif& n) {
       // sigqueue to itself: the body gets the signal with the program's
       // siginfo (SI_QUEUE and its value), before the call returns.
       const auto& a = n.data.args;
-      if (a[0] != static_cast<std::uint64_t>(m.program_pid)) {
+      if (a[0] != static_cast<std::uint64_t>(m.process_pid)) {
         return forward(m, *e, n);
       }
       if (m.same_pid) {
@@ -481,10 +506,15 @@ Supervisor::Answer Supervisor::handle(Member& m, const seccomp_notif& n) {
       // delivered to the body before the call returns, as the kernel does;
       // others go home, where the PIDs are.
       const auto& a = n.data.args;
-      const auto self = static_cast<std::uint64_t>(m.program_pid);
-      // (A single-threaded body: its one thread is the program's PID.)
+      const auto self = static_cast<std::uint64_t>(m.process_pid);
+      // tkill names a thread: one of this process's (its TIDs are home's).
+      bool own_tid = a[0] == static_cast<std::uint64_t>(m.program_pid);
+      for (const auto& [hp, other] : members_) {
+        own_tid = own_tid || (other.process_host_pid == m.process_host_pid &&
+                              a[0] == static_cast<std::uint64_t>(other.program_pid));
+      }
       const bool to_self = (nr == SYS_kill && a[0] == self) || (nr == SYS_tgkill && a[0] == self) ||
-                           (nr == SYS_tkill && a[0] == self);
+                           (nr == SYS_tkill && own_tid);
       if (!to_self) {
         // Stopping or continuing another program of this tree: its deputy
         // gets the signal at home (and cannot catch a stop), so its body is
@@ -713,6 +743,119 @@ Supervisor::Answer Supervisor::guest_exec(Member& m, const seccomp_notif& n) {
   return {true, 0};
 }
 
+// Sends `request` to the member's deputy and waits for its `reply_type`
+// answer, serving whatever else comes meanwhile (a signal for the body).
+// False when the link failed or the answer was malformed (the link is then
+// marked gone).
+bool Supervisor::ask_deputy(Member& m, MsgType type, const google::protobuf::MessageLite& request,
+                            MsgType reply_type, google::protobuf::MessageLite& reply) {
+  if (m.link_gone || !m.link->send(type, request)) {
+    m.link_gone = true;
+    return false;
+  }
+  for (;;) {
+    auto f = m.link->receive();
+    if (!f) {
+      m.link_gone = true;
+      return false;
+    }
+    if (f->type == common::to_wire(reply_type)) {
+      if (!reply.ParseFromString(f->payload)) {
+        m.link_gone = true;
+        return false;
+      }
+      return true;
+    }
+    serve_link_frame(m, *f);
+  }
+}
+
+void Supervisor::notice(Member& m, const std::string& text) {
+  MOS_LOG_WARN("supervisor: {}", text);
+  wire::Notice msg;
+  msg.set_text(text);
+  if (!m.link_gone && !m.link->send(MsgType::kNotice, msg)) {
+    m.link_gone = true;
+  }
+}
+
+// A body thread is created: its deputy starts a deputy thread (whose TID
+// the namespace hands out next), and the body's kernel runs the clone. The
+// new thread's calls then go to its deputy thread over a link of its own,
+// so one thread blocked in a forwarded call never stalls the others.
+Supervisor::Answer Supervisor::thread_body(Member& m, const seccomp_notif& n) {
+  wire::ThreadDone done;
+  if (!ask_deputy(m, MsgType::kThreadDeputy, wire::ThreadDeputy{}, MsgType::kThreadDone, done)) {
+    return {false, -EIO};
+  }
+  if (done.tid() <= 0) {
+    return {false, -(done.errno_code() > 0 ? done.errno_code() : EAGAIN)};
+  }
+  common::UniqueFd link_end(
+      static_cast<int>(::syscall(SYS_pidfd_getfd, m.deputy_pidfd.get(), done.link_fd(), 0)));
+  (void)m.link->send(MsgType::kForkAck, wire::ForkAck{});
+  if (!link_end) {
+    // The deputy thread sees its link closed and ends.
+    MOS_LOG_ERROR("supervisor: cannot take the link of deputy thread {}: {}", done.tid(),
+                  std::strerror(errno));
+    return {false, -EAGAIN};
+  }
+  if (auto r = ns_->set_next_pid(done.tid()); !r) {
+    MOS_LOG_WARN("supervisor: body thread will not get TID {}: {}", done.tid(), r.error());
+  }
+  auto tasks = [&] {
+    std::vector<pid_t> out;
+    const std::string dir = fmt::format("/proc/{}/task", m.process_host_pid);
+    if (DIR* d = ::opendir(dir.c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] != '.') {
+          out.push_back(std::atoi(e->d_name));
+        }
+      }
+      ::closedir(d);
+    }
+    return out;
+  };
+  const auto before = tasks();
+  respond(n, {true, 0});  // the clone runs now, in the body's kernel
+  pid_t tid = -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (tid < 0 && std::chrono::steady_clock::now() < deadline) {
+    for (pid_t t : tasks()) {
+      if (std::find(before.begin(), before.end(), t) == before.end() && find_member(t) == nullptr) {
+        tid = t;
+      }
+    }
+    if (tid < 0) {
+      ::sched_yield();
+    }
+  }
+  if (tid < 0) {
+    MOS_LOG_WARN("supervisor: no body thread appeared for deputy thread {}", done.tid());
+    return {false, kAnswered};  // link_end closes: the deputy thread ends
+  }
+  Member t;
+  t.host_pid = tid;
+  t.program_pid = done.tid();
+  t.process_pid = m.process_pid;
+  t.process_host_pid = m.process_host_pid;
+  t.is_thread = true;
+  t.link = std::make_unique<common::FramedChannel>(std::move(link_end));
+  t.deputy_pidfd.reset(::dup(m.deputy_pidfd.get()));
+  t.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, tid, kPidfdThread)));
+  t.same_pid = innermost_pid(tid) == t.program_pid;
+  // The deputy thread's own end is one more deputy fd no thread may name.
+  for (auto& [hp, other] : members_) {
+    if (other.process_host_pid == m.process_host_pid) {
+      other.hidden.push_back(done.thread_link());
+    }
+  }
+  t.hidden = m.hidden;
+  t.thread_link = done.thread_link();
+  members_.emplace(tid, std::move(t));
+  return {false, kAnswered};
+}
+
 Member* Supervisor::find_member(pid_t host_pid) {
   auto it = members_.find(host_pid);
   return it == members_.end() ? nullptr : &it->second;
@@ -721,28 +864,9 @@ Member* Supervisor::find_member(pid_t host_pid) {
 // A body of the tree forks: its deputy forks a child deputy, the namespace
 // hands out that deputy's PID next, and the body's own kernel runs the fork.
 Supervisor::Answer Supervisor::fork_body(Member& m, const seccomp_notif& n) {
-  if (m.link_gone) {
-    return {false, -EIO};
-  }
-  if (!m.link->send(MsgType::kForkDeputy, wire::ForkDeputy{})) {
-    m.link_gone = true;
-    return {false, -EIO};
-  }
   wire::ForkDone done;
-  for (;;) {
-    auto f = m.link->receive();
-    if (!f) {
-      m.link_gone = true;
-      return {false, -EIO};
-    }
-    if (f->type == common::to_wire(MsgType::kForkDone)) {
-      if (!common::parse_payload(*f, done)) {
-        m.link_gone = true;
-        return {false, -EIO};
-      }
-      break;
-    }
-    serve_link_frame(m, *f);
+  if (!ask_deputy(m, MsgType::kForkDeputy, wire::ForkDeputy{}, MsgType::kForkDone, done)) {
+    return {false, -EIO};
   }
   if (done.child_pid() <= 0) {
     return {false, -(done.errno_code() > 0 ? done.errno_code() : EAGAIN)};
@@ -805,6 +929,7 @@ Supervisor::Answer Supervisor::fork_body(Member& m, const seccomp_notif& n) {
   c.deputy_pidfd = std::move(child_deputy);
   c.link = std::move(child_link);
   c.hidden.assign(done.hidden().begin(), done.hidden().end());
+  c.process_pid = c.program_pid;
   c.local_fds = m.local_fds;  // the child's table is a copy of the parent's
   if (child < 0) {
     // The fork failed in the body's kernel (or the child died at once): the
@@ -818,6 +943,7 @@ Supervisor::Answer Supervisor::fork_body(Member& m, const seccomp_notif& n) {
   c.host_pid = child;
   c.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
   c.same_pid = innermost_pid(child) == c.program_pid;
+  c.process_host_pid = child;
   if (!c.same_pid) {
     MOS_LOG_WARN("supervisor: child body has PID {} in its namespace, not {}", innermost_pid(child),
                  c.program_pid);
@@ -852,6 +978,19 @@ void Supervisor::reap_dead_bodies() {
     }
     pollfd p{m.pidfd.get(), POLLIN, 0};
     if (::poll(&p, 1, 0) != 1) {
+      continue;
+    }
+    if (m.is_thread) {
+      // A body thread ended: its deputy thread ends when its link closes.
+      // The process itself ends by its leader's status.
+      m.exited = true;
+      m.link_gone = true;
+      m.link.reset();
+      for (auto& [hp, other] : members_) {
+        if (other.process_host_pid == m.process_host_pid) {
+          std::erase(other.hidden, m.thread_link);
+        }
+      }
       continue;
     }
     int status = 0;
@@ -895,6 +1034,7 @@ int Supervisor::run() {
   first.program_pid = opts_.deputy_pid;
   first.link = std::move(opts_.link);
   first.hidden = opts_.hidden_fds;
+  first.process_pid = opts_.deputy_pid;
   first.our_child = true;
   first.bootstrapped = false;
   auto fail = [&](const std::string& why) {
@@ -926,6 +1066,7 @@ int Supervisor::run() {
   listener_ = std::move(body->listener);
   first.host_pid = body->pid;
   first.same_pid = innermost_pid(body->pid) == first.program_pid;
+  first.process_host_pid = body->pid;
   first.pidfd = std::move(body->pidfd);
   wire::BodyStarted started;
   started.set_pid(body->pid);

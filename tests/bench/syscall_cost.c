@@ -15,16 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
+#include "bench_util.h"
 
-static int cmp_double(const void* a, const void* b) {
-  double x = *(const double*)a, y = *(const double*)b;
-  return (x > y) - (x < y);
-}
 
 typedef void (*op_fn)(void);
 static int g_pipe[2];
@@ -51,13 +43,12 @@ static void op_read1m(void) {
 static double measure(op_fn op, long iters) {
   double batches[5];
   for (int b = 0; b < 5; ++b) {
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     for (long i = 0; i < iters; ++i)
       op();
-    batches[b] = (now_ns() - t0) / iters;
+    batches[b] = (bench_now_ns() - t0) / iters;
   }
-  qsort(batches, 5, sizeof batches[0], cmp_double);
-  return batches[2];
+  return bench_median5(batches);
 }
 
 static int make_file(const char* dir, const char* name, size_t size) {

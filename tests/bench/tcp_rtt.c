@@ -20,16 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
+#include "bench_util.h"
 
-static int cmp_double(const void* a, const void* b) {
-  double x = *(const double*)a, y = *(const double*)b;
-  return (x > y) - (x < y);
-}
 
 static int full(int fd, void* buf, size_t n, int writing) {
   char* p = buf;
@@ -91,7 +83,7 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; ++k) {
       double batches[5];
       for (int b = 0; b < 5; ++b) {
-        double t0 = now_ns();
+        double t0 = bench_now_ns();
         for (long i = 0; i < cases[k].iters; ++i) {
           if (full(s, &cases[k].size, sizeof cases[k].size, 1) != 0 ||
               full(s, buf, cases[k].size, 0) != 0) {
@@ -99,10 +91,9 @@ int main(int argc, char** argv) {
             return 1;
           }
         }
-        batches[b] = (now_ns() - t0) / cases[k].iters;
+        batches[b] = (bench_now_ns() - t0) / cases[k].iters;
       }
-      qsort(batches, 5, sizeof batches[0], cmp_double);
-      printf("%-20s %8ld %12.0f\n", cases[k].name, cases[k].iters, batches[2]);
+      printf("%-20s %8ld %12.0f\n", cases[k].name, cases[k].iters, bench_median5(batches));
     }
     return 0;
   }
