@@ -53,6 +53,7 @@ enum class MsgType : std::uint16_t {
   kThreadDeputy = 326,
   kThreadDone = 327,
   kNotice = 328,
+  kChildReaping = 329,
 
   // common/guest.proto: starting a body on another node
   kRemoteRunRequest = 400,  // control socket, mosrun -> mosixd

@@ -629,6 +629,18 @@ void Deputy::serve() {
           fork_child();
         }
         break;
+      case MsgType::kChildReaping: {
+        // SIGCHLD is not one we catch: its disposition here is the body's
+        // as far as reaping goes.
+        wire::ChildReaping reaping;
+        if (common::parse_payload(f, reaping)) {
+          struct sigaction sa {};
+          sa.sa_handler = reaping.automatic() ? SIG_IGN : SIG_DFL;
+          sigemptyset(&sa.sa_mask);
+          ::sigaction(SIGCHLD, &sa, nullptr);
+        }
+        break;
+      }
       case MsgType::kThreadDeputy:
         start_thread();
         break;

@@ -279,6 +279,15 @@ Supervisor::Answer Supervisor::forward(Member& m, const SyscallEntry& e, const s
   }
   ProcessMemory mem(m.host_pid);
   auto req = marshal_request(e, n.data.args, mem, next_request_++);
+  if (!req && req.error() == EFAULT && n.data.nr == SYS_ioctl) {
+    // The request's encoded size runs past readable memory. A driver that
+    // does not know the request never reads it (ENOTTY), one that does
+    // fails with EFAULT: let the deputy's kernel tell, with a NULL argument.
+    std::uint64_t args[6];
+    std::copy(std::begin(n.data.args), std::end(n.data.args), args);
+    args[2] = 0;
+    req = marshal_request(e, args, mem, next_request_++);
+  }
   if (!req) {
     return {false, -req.error()};
   }
@@ -410,9 +419,24 @@ Supervisor::Answer Supervisor::handle(Member& m, const seccomp_notif& n) {
         return {false, -EACCES};
       }
       return {true, 0};
+    case SYS_rt_sigaction:
+      if (n.data.args[0] == SIGCHLD && n.data.args[1] != 0) {
+        // struct kernel_sigaction: handler, flags, restorer, mask.
+        std::uint64_t act[2];
+        iovec local{act, sizeof act};
+        iovec remote{reinterpret_cast<void*>(n.data.args[1]), sizeof act};
+        if (::process_vm_readv(m.host_pid, &local, 1, &remote, 1, 0) == sizeof act) {
+          wire::ChildReaping reaping;
+          reaping.set_automatic(act[0] == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
+                                (act[1] & SA_NOCLDWAIT) != 0);
+          if (!m.link_gone && !m.link->send(MsgType::kChildReaping, reaping)) {
+            m.link_gone = true;
+          }
+        }
+      }
+      return {true, 0};
     case SYS_exit:
     case SYS_exit_group:
-    case SYS_rt_sigaction:
     case SYS_rt_sigreturn:
     case SYS_sigaltstack:
     case SYS_mprotect:
@@ -530,12 +554,15 @@ Supervisor::Answer Supervisor::handle(Member& m, const seccomp_notif& n) {
         }
         return forward(m, *e, n);
       }
+      const int sig = static_cast<int>(nr == SYS_tgkill ? a[2] : a[1]);
+      // A stop the program gives itself (raise(SIGSTOP)) stops its deputy
+      // too, once the body has stopped: its parent's wait sees it.
+      report_stop(m, sig);
       if (m.same_pid) {
         // The body's PID in its namespace is the program's: the kernel
         // delivers to itself, with the siginfo Linux gives (SI_TKILL...).
         return {true, 0};
       }
-      const int sig = static_cast<int>(nr == SYS_tgkill ? a[2] : a[1]);
       if (sig < 0 || sig >= 65) {
         return {false, -EINVAL};
       }
@@ -578,11 +605,12 @@ bool Supervisor::serve_link_frame(Member& m, const common::Frame& f) {
   return true;
 }
 
-// A guest body is not in its terminal's process group: job-control signals
-// reach only its deputy, which passes them on. If one stopped the body, the
-// deputy is told so that it stops too and the shell sees the job stopped.
+// A body stopped by a signal its deputy did not get (a guest body is in no
+// process group of its terminal, so the deputy passes job-control signals
+// on; any body may stop itself with raise): once it has stopped, its deputy
+// is told and stops too, so the shell or the parent's wait sees it stopped.
 void Supervisor::report_stop(Member& m, int sig) {
-  if (guest() && (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU || sig == SIGSTOP)) {
+  if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU || sig == SIGSTOP) {
     m.stop_signal = sig;
     m.stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   }

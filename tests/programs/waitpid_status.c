@@ -27,20 +27,27 @@ int main(void) {
   }
 
   /* Stop, observe, continue, observe, then finish. */
-  int go[2];
+  int go[2], start[2];
   CHECK(pipe(go) == 0);
+  CHECK(pipe(start) == 0);
   pid_t p = xfork();
   if (p == 0) {
     close(go[1]);
+    close(start[1]);
+    char s;
+    /* Stops only once the parent has looked (else WNOHANG may see it). */
+    CHECK(read(start[0], &s, 1) == 1);
     raise(SIGSTOP);
     char c;
     CHECK(read(go[0], &c, 1) == 1);
     _exit(5);
   }
   close(go[0]);
+  close(start[0]);
   int st;
   printf("WNOHANG before anything: %d\n",
          (int)waitpid(p, &st, WNOHANG | WUNTRACED | WCONTINUED) == 0 ? 0 : 1);
+  CHECK(write(start[1], "s", 1) == 1);
   CHECK(waitpid(p, &st, WUNTRACED) == p);
   printf("WUNTRACED: %s\n", status_str(st));
   CHECK(kill(p, SIGCONT) == 0);
