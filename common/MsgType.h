@@ -54,6 +54,8 @@ enum class MsgType : std::uint16_t {
   kThreadDone = 327,
   kNotice = 328,
   kChildReaping = 329,
+  kSnapshotFile = 330,
+  kSnapshotDone = 331,
 
   // common/guest.proto: starting a body on another node
   kRemoteRunRequest = 400,  // control socket, mosrun -> mosixd

@@ -175,6 +175,7 @@ class Deputy {
   bool hidden(int fd) const { return contains(setup_.hidden, fd) || is_thread_link(fd); }
   bool worker_ = false;  // a deputy thread: no signal pipe, no exit of its own
   void serve_file_fetch(const wire::FileFetch& what);
+  void serve_snapshot(const wire::SnapshotFile& snap);
   wire::SyscallReply close_range_around_hidden(const wire::SyscallRequest& req);
 
   common::FramedChannel link_;
@@ -402,6 +403,11 @@ void Deputy::serve_file_fetch(const wire::FileFetch& what) {
   info.set_size(S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0);
   info.set_mtime_ns(static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
   info.set_mode(st.st_mode);
+  char where[PATH_MAX];
+  const std::string link = "/proc/self/fd/" + std::to_string(fd);
+  if (const ssize_t n = ::readlink(link.c_str(), where, sizeof where); n > 0) {
+    info.set_path(std::string(where, static_cast<std::size_t>(n)));
+  }
   if (auto r = link_.send(MsgType::kFileInfo, info); !r) {
     body_lost(r.error());
   }
@@ -514,6 +520,40 @@ void Deputy::serve_thread(int link, DeputySetup setup) {
   Deputy d(setup);
   d.worker_ = true;
   d.serve();
+}
+
+// A read-only file holding what the supervisor read from the body's /proc,
+// at the lowest free fd as open would give it.
+void Deputy::serve_snapshot(const wire::SnapshotFile& snap) {
+  wire::SnapshotDone done;
+  done.set_fd(-1);
+  const std::string name = "mos-proc-" + snap.name();
+  const int mfd = static_cast<int>(::syscall(SYS_memfd_create, name.c_str(), 0));
+  if (mfd < 0) {
+    done.set_errno_code(errno);
+  } else {
+    const std::string& d = snap.data();
+    bool ok = true;
+    for (std::size_t off = 0; ok && off < d.size();) {
+      const ssize_t w = ::write(mfd, d.data() + off, d.size() - off);
+      ok = w > 0;
+      off += ok ? static_cast<std::size_t>(w) : 0;
+    }
+    const std::string self = "/proc/self/fd/" + std::to_string(mfd);
+    const int ro = ok ? ::open(self.c_str(), O_RDONLY) : -1;
+    if (ro < 0 || ::dup3(ro, mfd, snap.cloexec() ? O_CLOEXEC : 0) < 0) {
+      done.set_errno_code(errno != 0 ? errno : EIO);
+      ::close(mfd);
+    } else {
+      done.set_fd(mfd);
+    }
+    if (ro >= 0) {
+      ::close(ro);
+    }
+  }
+  if (auto r = link_.send(MsgType::kSnapshotDone, done); !r) {
+    body_lost(r.error());
+  }
 }
 
 void Deputy::body_lost(const std::string& why) {
@@ -639,6 +679,14 @@ void Deputy::serve() {
           sigemptyset(&sa.sa_mask);
           ::sigaction(SIGCHLD, &sa, nullptr);
         }
+        break;
+      }
+      case MsgType::kSnapshotFile: {
+        wire::SnapshotFile snap;
+        if (!common::parse_payload(f, snap)) {
+          body_lost("malformed snapshot request");
+        }
+        serve_snapshot(snap);
         break;
       }
       case MsgType::kThreadDeputy:

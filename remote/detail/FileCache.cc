@@ -197,7 +197,10 @@ std::expected<const CachedFile*, int> FileCache::fetch(common::FramedChannel& li
   c.key = key;
   c.mode = info.mode();
   c.readable = info.readable();
-  c.memfd.reset(static_cast<int>(::syscall(SYS_memfd_create, "mos-home-file", MFD_CLOEXEC)));
+  // Named "mos:" + its home path: /proc/PID/maps of the body then shows
+  // which file a mapping is (and the supervisor's /proc views undo it).
+  const std::string name = "mos:" + info.path().substr(0, 240);
+  c.memfd.reset(static_cast<int>(::syscall(SYS_memfd_create, name.c_str(), MFD_CLOEXEC)));
   if (!c.memfd) {
     const int e = errno;
     (void)link.send(MsgType::kFileSend, send);

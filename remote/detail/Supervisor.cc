@@ -40,6 +40,7 @@
 #include "remote/Marshal.h"
 #include "remote/SyscallTable.h"
 #include "remote/detail/FileCache.h"
+#include "remote/detail/ProcView.h"
 
 namespace mos::remote {
 namespace {
@@ -115,6 +116,8 @@ class Supervisor {
   Answer fork_body(Member& m, const seccomp_notif& n);
   Answer thread_body(Member& m, const seccomp_notif& n);
   void notice(Member& m, const std::string& text);
+  std::optional<Answer> proc_view(Member& m, const seccomp_notif& n);
+  std::string unstage(std::string text) const;
   bool ask_deputy(Member& m, MsgType type, const google::protobuf::MessageLite& request,
                   MsgType reply_type, google::protobuf::MessageLite& reply);
   Answer guest_exec(Member& m, const seccomp_notif& n);
@@ -382,6 +385,9 @@ Supervisor::Answer Supervisor::handle(Member& m, const seccomp_notif& n) {
       ++stats_.refused;
       return {false, -e->refuse_errno};
     case Disposition::kForward:
+      if (auto view = proc_view(m, n)) {
+        return *view;
+      }
       return forward(m, *e, n);
     case Disposition::kSpecial:
       break;
@@ -796,6 +802,108 @@ bool Supervisor::ask_deputy(Member& m, MsgType type, const google::protobuf::Mes
     }
     serve_link_frame(m, *f);
   }
+}
+
+// A guest body's paths as we see them carry the staging root; the program
+// knows them without it (and memfd copies of home files by their names).
+std::string Supervisor::unstage(std::string text) const {
+  if (!guest()) {
+    return text;
+  }
+  auto replace_all = [&](const std::string& from, const std::string& to) {
+    for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
+      text.replace(at, from.size(), to);
+    }
+  };
+  replace_all(opts_.guest->staging_root + "/", "/");
+  // "/memfd:mos:/usr/lib/libc.so.6 (deleted)" -> "/usr/lib/libc.so.6"
+  for (std::size_t at = 0; (at = text.find("/memfd:mos:", at)) != std::string::npos;) {
+    const std::size_t start = at + 11;
+    const std::size_t end = text.find(" (deleted)", start);
+    const std::size_t eol = text.find('\n', start);
+    if (end == std::string::npos || (eol != std::string::npos && end > eol)) {
+      at = start;
+      continue;
+    }
+    text.erase(end, 10);
+    text.erase(at, 11);
+  }
+  return text;
+}
+
+// open/openat/readlink of the program's own /proc files that describe its
+// body (ProcView.h): answered from the body's /proc, not the deputy's.
+std::optional<Supervisor::Answer> Supervisor::proc_view(Member& m, const seccomp_notif& n) {
+  const int nr = n.data.nr;
+  const auto& a = n.data.args;
+  std::uint64_t path_arg = 0;
+  switch (nr) {
+    case SYS_open:
+    case SYS_readlink:
+      path_arg = a[0];
+      break;
+    case SYS_openat:
+    case SYS_readlinkat:
+      path_arg = a[1];
+      break;
+    default:
+      return std::nullopt;
+  }
+  ProcessMemory mem(m.host_pid);
+  auto path = mem.read_string(path_arg, PATH_MAX);
+  if (!path || path->empty() || (*path)[0] != '/') {
+    return std::nullopt;  // (forwarding answers EFAULT and friends)
+  }
+  auto entry = detail::body_proc_entry(*path, m.process_pid);
+  if (!entry) {
+    return std::nullopt;
+  }
+  const std::string source = fmt::format("/proc/{}/{}", m.host_pid, *entry);
+  if (nr == SYS_readlink || nr == SYS_readlinkat) {
+    if (*entry != "exe") {
+      return std::nullopt;  // not a link: the deputy's EINVAL is right
+    }
+    char buf[PATH_MAX];
+    const ssize_t len = ::readlink(source.c_str(), buf, sizeof buf);
+    if (len < 0) {
+      return Answer{false, -errno};
+    }
+    const std::string target = unstage(std::string(buf, static_cast<std::size_t>(len)));
+    const std::uint64_t addr = a[nr == SYS_readlink ? 1 : 2];
+    const auto size = static_cast<std::int64_t>(a[nr == SYS_readlink ? 2 : 3]);
+    if (size <= 0) {
+      return Answer{false, -EINVAL};
+    }
+    const std::size_t n_out = std::min<std::size_t>(target.size(), static_cast<std::size_t>(size));
+    auto w = mem.write(addr, std::span(reinterpret_cast<const std::uint8_t*>(target.data()), n_out));
+    if (!w) {
+      return Answer{false, -w.error()};
+    }
+    return Answer{false, static_cast<std::int64_t>(n_out)};
+  }
+  const auto flags = static_cast<int>(a[nr == SYS_open ? 1 : 2]);
+  if ((flags & O_ACCMODE) != O_RDONLY || *entry == "exe") {
+    return std::nullopt;
+  }
+  auto data = common::read_text_file(source);
+  if (!data) {
+    return Answer{false, -EACCES};
+  }
+  wire::SnapshotFile snap;
+  snap.set_name(*entry);
+  snap.set_data(unstage(std::move(*data)));
+  snap.set_cloexec((flags & O_CLOEXEC) != 0);
+  wire::SnapshotDone done;
+  if (!ask_deputy(m, MsgType::kSnapshotFile, snap, MsgType::kSnapshotDone, done)) {
+    return Answer{false, -EIO};
+  }
+  if (done.fd() < 0) {
+    return Answer{false, -(done.errno_code() > 0 ? done.errno_code() : EIO)};
+  }
+  if (!guest()) {
+    mirror_fd(m, n, done.fd());
+  }
+  return Answer{false, done.fd()};
 }
 
 void Supervisor::notice(Member& m, const std::string& text) {

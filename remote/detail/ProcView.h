@@ -1,0 +1,20 @@
+#pragma once
+// The program's own /proc files. Most of /proc/self is the program's
+// identity and lives at home (status's Name/Pid/PPid, fd/, cwd, limits...),
+// where the deputy's /proc answers for it. A few files describe the body
+// (its image, arguments, environment and memory), which the deputy's /proc
+// would describe as mosrun's: those are answered from the body's /proc.
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+namespace mos::remote::detail {
+
+// For "/proc/self/E", "/proc/thread-self/E" and "/proc/<program_pid>/E"
+// (also with "task/<tid>/"), the entry E when it describes the body:
+// cmdline, environ, auxv, maps, smaps, smaps_rollup, numa_maps, statm, exe.
+std::optional<std::string> body_proc_entry(const std::string& path, pid_t program_pid);
+
+}  // namespace mos::remote::detail
