@@ -23,6 +23,8 @@
 #include <expected>
 #include <span>
 #include <string>
+#include <vector>
+#include <string_view>
 
 #include "common/forward.pb.h"
 #include "remote/SyscallTable.h"
@@ -105,5 +107,8 @@ inline std::expected<std::int64_t, int> apply_reply(const SyscallEntry& entry,
   const std::uint64_t a[6] = {args[0], args[1], args[2], args[3], args[4], args[5]};
   return apply_reply(entry, a, reply, mem);
 }
+
+// The fds named by the SCM_RIGHTS messages of a msghdr's control bytes.
+std::vector<int> scm_rights_fds(std::string_view control);
 
 }  // namespace mos::remote

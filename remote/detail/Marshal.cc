@@ -540,25 +540,6 @@ std::expected<MsgPlan, int> plan_msghdr(std::uint64_t addr, bool out, BodyMemory
   return m;
 }
 
-// SCM_RIGHTS would pass the deputy's fds, which are the program's; refused
-// until fd passing has a test of its own (see the module README).
-bool has_scm_rights(const std::string& control) {
-  std::size_t off = 0;
-  while (off + 16 <= control.size()) {
-    const auto len = get<std::uint64_t>(reinterpret_cast<const std::uint8_t*>(&control[off]));
-    const auto level = get<std::int32_t>(reinterpret_cast<const std::uint8_t*>(&control[off + 8]));
-    const auto type = get<std::int32_t>(reinterpret_cast<const std::uint8_t*>(&control[off + 12]));
-    if (level == SOL_SOCKET && type == SCM_RIGHTS) {
-      return true;
-    }
-    if (len < 16 || len > control.size() - off) {
-      break;
-    }
-    off += (len + 7) & ~std::uint64_t{7};
-  }
-  return false;
-}
-
 std::expected<ArgPlan, int> plan_sockopt(const std::uint64_t args[6], BodyMemory& mem) {
   BufPlan b;
   b.addr = args[3];
@@ -759,9 +740,6 @@ std::expected<void, int> fill_msghdr(const MsgPlan& m, BodyMemory& mem, wire::Ms
   if (m.control.len != 0) {
     if (auto r = fill_buffer(m.control, nullptr, mem, *w.mutable_control(), total); !r) {
       return r;
-    }
-    if (!m.out && has_scm_rights(w.control().data())) {
-      return Unexpected(EOPNOTSUPP);
     }
   }
   // Only the data and sizes of the pieces matter to the deputy.
@@ -1049,6 +1027,30 @@ std::expected<std::int64_t, int> apply_reply(const SyscallEntry& entry, const st
     }
   }
   return reply.ret();
+}
+
+// SCM_RIGHTS passes fd numbers: the program's fds are the deputy's at the
+// same numbers, so the bytes go as they are; the supervisor checks them
+// against the deputy's own fds (sendmsg) and mirrors what arrives (recvmsg).
+std::vector<int> scm_rights_fds(std::string_view control) {
+  std::vector<int> fds;
+  std::size_t off = 0;
+  while (off + 16 <= control.size()) {
+    const auto* at = reinterpret_cast<const std::uint8_t*>(control.data() + off);
+    const auto len = get<std::uint64_t>(at);
+    const auto level = get<std::int32_t>(at + 8);
+    const auto type = get<std::int32_t>(at + 12);
+    if (len < 16 || len > control.size() - off) {
+      break;
+    }
+    if (level == SOL_SOCKET && type == SCM_RIGHTS) {
+      for (std::size_t k = 16; k + 4 <= len; k += 4) {
+        fds.push_back(get<std::int32_t>(at + k));
+      }
+    }
+    off += (len + 7) & ~std::uint64_t{7};
+  }
+  return fds;
 }
 
 }  // namespace mos::remote

@@ -294,6 +294,16 @@ Supervisor::Answer Supervisor::forward(Member& m, const SyscallEntry& e, const s
   if (!req) {
     return {false, -req.error()};
   }
+  // Fds passed in SCM_RIGHTS are the program's: never the deputy's own.
+  for (const auto& ptr : req->pointers()) {
+    if (ptr.shape() == wire::SHAPE_MSGHDR && !ptr.msghdr().output()) {
+      for (int fd : scm_rights_fds(ptr.msghdr().control().data())) {
+        if (std::find(m.hidden.begin(), m.hidden.end(), fd) != m.hidden.end()) {
+          return {false, -EBADF};
+        }
+      }
+    }
+  }
   // Memory read for a call the body has abandoned (signal, death) is stale.
   if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &n.id) != 0) {
     return {false, -EINTR};
@@ -321,6 +331,14 @@ void Supervisor::complete_forward(Member& m, const wire::SyscallReply& reply) {
     return;
   }
   mirror_results(m, p.notif, *ret);
+  if (*ret >= 0 && !guest() && p.notif.data.nr == SYS_recvmsg) {
+    // Fds received in SCM_RIGHTS are new in the deputy: mirror them.
+    for (const auto& out : reply.outputs()) {
+      for (int fd : scm_rights_fds(out.msghdr().control())) {
+        mirror_fd(m, p.notif, fd);
+      }
+    }
+  }
   // close runs natively too: the body's mirror goes with the deputy's fd.
   // (A guest has a local copy only of files it mapped; close_range is
   // harmless on numbers it does not have.)
