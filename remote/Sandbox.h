@@ -66,7 +66,15 @@ class BodyNamespace {
   // Moves the calling process's future children into a new PID namespace
   // (unshare(CLONE_NEWPID)) and starts its init. The caller must be
   // single-threaded. The namespace dies with the caller.
-  static std::expected<BodyNamespace, std::string> create();
+  // Without privileges (euid != 0) and with `spec`, the namespace is made
+  // with a user namespace of its own and its init forks the first body
+  // (spawn_body with this namespace); see create_unprivileged.
+  static std::expected<BodyNamespace, std::string> create(const BodySpec* spec = nullptr);
+  // True when the init forks the first body (the unprivileged case): it is
+  // then not our child, and its exit comes as one of take_exit()'s.
+  bool via_init() const { return via_init_; }
+  // The init forks `spec`'s body; its PID as we see it.
+  std::expected<pid_t, std::string> spawn_in_namespace();
 
   // The next PID the namespace hands out will be `pid` (if free).
   std::expected<void, std::string> set_next_pid(pid_t pid);
@@ -78,13 +86,16 @@ class BodyNamespace {
 
  private:
   struct Record {
-    std::int32_t kind;  // 1: reply to set_next_pid (a = errno), 2: exit (a = pid, b = status)
+    std::int32_t kind;  // 1: reply to set_next_pid (a = errno), 2: exit (a = pid, b = status),
+                        // 3: reply to spawn (a = the body's PID inside, b = errno)
     std::int32_t a;
     std::int32_t b;
   };
   std::optional<Record> read_record(bool block);
+  static std::expected<BodyNamespace, std::string> create_unprivileged(const BodySpec& spec);
   common::UniqueFd sock_;
   pid_t init_pid_ = -1;
+  bool via_init_ = false;
   std::vector<std::pair<pid_t, int>> exits_;
 };
 
@@ -95,6 +106,7 @@ pid_t innermost_pid(pid_t host_pid);
 // syscalls; the caller must serve the listener (the first notifications are
 // the body closing its copy of the listener, then execve). The body dies
 // with SIGKILL if the calling process dies.
-std::expected<Body, std::string> spawn_body(const BodySpec& spec);
+// With `ns` made for the unprivileged case, its init forks the body.
+std::expected<Body, std::string> spawn_body(const BodySpec& spec, BodyNamespace* ns = nullptr);
 
 }  // namespace mos::remote

@@ -256,7 +256,11 @@ int find_listener_fd(pid_t pid) {
 // The namespace's init: reaps, reports, and sets ns_last_pid on request
 // (only a task inside the namespace can: the file acts on the writer's own
 // PID namespace).
-[[noreturn]] void run_init(int sock) {
+[[noreturn]] void child(const BodySpec& spec, int parent_pid);
+
+// (For a user without privileges the init also forks the first body: see
+// BodyNamespace::create. Request 0 means "spawn `spec`".)
+[[noreturn]] void run_init(int sock, const BodySpec* spec) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::prctl(PR_SET_NAME, "mos-body-init");
   sigset_t chld;
@@ -283,6 +287,17 @@ int find_listener_fd(pid_t pid) {
       std::int32_t want = 0;
       if (::read(sock, &want, sizeof want) != sizeof want) {
         ::_exit(0);  // the supervisor is gone: the namespace goes with us
+      }
+      if (want == 0 && spec != nullptr) {
+        const pid_t body = ::fork();
+        if (body == 0) {
+          ::close(sock);
+          ::close(sfd);
+          child(*spec, 1);  // our PID in the namespace
+        }
+        std::int32_t rec[3] = {3, body, body < 0 ? errno : 0};
+        (void)!::write(sock, rec, sizeof rec);
+        continue;
       }
       std::int32_t rec[3] = {1, 0, 0};
       int fd = ::open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
@@ -316,7 +331,10 @@ pid_t innermost_pid(pid_t host_pid) {
   return -1;
 }
 
-std::expected<BodyNamespace, std::string> BodyNamespace::create() {
+std::expected<BodyNamespace, std::string> BodyNamespace::create(const BodySpec* spec) {
+  if (::geteuid() != 0 && spec != nullptr) {
+    return create_unprivileged(*spec);
+  }
   if (::unshare(CLONE_NEWPID) != 0) {
     return std::unexpected(errno_text("unshare(CLONE_NEWPID)", errno));
   }
@@ -330,13 +348,110 @@ std::expected<BodyNamespace, std::string> BodyNamespace::create() {
   }
   if (pid == 0) {
     ::close(sv[0]);
-    run_init(sv[1]);
+    run_init(sv[1], nullptr);
   }
   ::close(sv[1]);
   BodyNamespace ns;
   ns.sock_.reset(sv[0]);
   ns.init_pid_ = pid;
   return ns;
+}
+
+// Without privileges a PID namespace needs a user namespace that owns it.
+// Only its init is inside (created by clone with both): we stay outside,
+// where we may still take fds from the deputy (same user namespace), and as
+// the user namespace's owner we keep every right over the bodies in it
+// (reading their memory, taking their listener). The init forks the first
+// body; its later bodies are forked by the bodies themselves. Inside, the
+// user is itself (uid and gid mapped to themselves), so files and signals
+// see the same ids; the capabilities the init holds there (for
+// ns_last_pid) are gone from a body at its exec.
+std::expected<BodyNamespace, std::string> BodyNamespace::create_unprivileged(const BodySpec& spec) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    return std::unexpected(errno_text("socketpair", errno));
+  }
+  const uid_t uid = ::geteuid();
+  const gid_t gid = ::getegid();
+  const pid_t pid = static_cast<pid_t>(
+      ::syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD, nullptr, nullptr, nullptr, 0));
+  if (pid < 0) {
+    const int e = errno;
+    ::close(sv[0]);
+    ::close(sv[1]);
+    return std::unexpected(errno_text("clone(CLONE_NEWUSER | CLONE_NEWPID) (unprivileged user "
+                                      "namespaces disabled?)", e));
+  }
+  if (pid == 0) {
+    ::close(sv[0]);
+    char go = 0;
+    if (::read(sv[1], &go, 1) != 1 || go != 1) {
+      ::_exit(0);  // no id maps: nothing may run here
+    }
+    run_init(sv[1], &spec);
+  }
+  ::close(sv[1]);
+  BodyNamespace ns;
+  ns.sock_.reset(sv[0]);
+  ns.init_pid_ = pid;
+  ns.via_init_ = true;
+  auto put = [&](const char* file, const std::string& text) {
+    const std::string path = fmt::format("/proc/{}/{}", pid, file);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    const bool ok =
+        fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    const int e = errno;
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    errno = e;
+    return ok;
+  };
+  if (!put("setgroups", "deny") || !put("uid_map", fmt::format("{0} {0} 1", uid)) ||
+      !put("gid_map", fmt::format("{0} {0} 1", gid))) {
+    const int e = errno;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return std::unexpected(errno_text("writing the body namespace's id maps", e));
+  }
+  const char go = 1;
+  if (::write(ns.sock_.get(), &go, 1) != 1) {
+    return std::unexpected(errno_text("starting the body namespace's init", errno));
+  }
+  return ns;
+}
+
+std::expected<pid_t, std::string> BodyNamespace::spawn_in_namespace() {
+  std::int32_t want = 0;
+  if (::send(sock_.get(), &want, sizeof want, MSG_NOSIGNAL) != sizeof want) {
+    return std::unexpected(errno_text("body namespace init", errno));
+  }
+  for (;;) {
+    auto r = read_record(true);
+    if (!r) {
+      return std::unexpected(std::string("the body namespace's init is gone"));
+    }
+    if (r->kind == 2) {
+      exits_.emplace_back(r->a, r->b);
+      continue;
+    }
+    if (r->kind != 3 || r->a <= 0) {
+      return std::unexpected(errno_text("fork (first body)", r->kind == 3 ? r->b : EPROTO));
+    }
+    // Its PID as we see it: the init's child whose innermost PID it is.
+    std::istringstream kids(common::read_text_file(
+        fmt::format("/proc/{0}/task/{0}/children", init_pid_)).value_or(std::string()));
+    pid_t host = -1;
+    for (pid_t p; kids >> p;) {
+      if (innermost_pid(p) == r->a) {
+        host = p;
+      }
+    }
+    if (host < 0) {
+      return std::unexpected(std::string("the first body vanished at once"));
+    }
+    return host;
+  }
 }
 
 std::optional<BodyNamespace::Record> BodyNamespace::read_record(bool block) {
@@ -383,17 +498,27 @@ std::optional<std::pair<pid_t, int>> BodyNamespace::take_exit() {
   return e;
 }
 
-std::expected<Body, std::string> spawn_body(const BodySpec& spec) {
+std::expected<Body, std::string> spawn_body(const BodySpec& spec, BodyNamespace* ns) {
   if (spec.argv.empty()) {
     return std::unexpected(std::string("no program to run"));
   }
-  const int parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    return std::unexpected(errno_text("fork", errno));
-  }
-  if (pid == 0) {
-    child(spec, parent);
+  const bool ours = ns == nullptr || !ns->via_init();
+  pid_t pid = -1;
+  if (ours) {
+    const int parent = ::getpid();
+    pid = ::fork();
+    if (pid < 0) {
+      return std::unexpected(errno_text("fork", errno));
+    }
+    if (pid == 0) {
+      child(spec, parent);
+    }
+  } else {
+    auto p = ns->spawn_in_namespace();
+    if (!p) {
+      return std::unexpected(p.error());
+    }
+    pid = *p;
   }
   Body body;
   body.pid = pid;
@@ -409,7 +534,11 @@ std::expected<Body, std::string> spawn_body(const BodySpec& spec) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
+    pollfd gone{body.pidfd.get(), POLLIN, 0};
+    if (!ours && ::poll(&gone, 1, 0) == 1) {
+      return std::unexpected(std::string("the body died while starting (its sandbox could not be set up)"));
+    }
+    if (ours && ::waitpid(pid, &status, WNOHANG) == pid) {
       if (WIFEXITED(status) && WEXITSTATUS(status) == 125) {
         return std::unexpected(std::string("cannot build the guest sandbox (namespaces, root, user)"));
       }

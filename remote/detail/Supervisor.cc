@@ -1205,7 +1205,7 @@ int Supervisor::run() {
       return fail(fmt::format("cannot open the deputy: {}", std::strerror(errno)));
     }
   }
-  auto ns = BodyNamespace::create();
+  auto ns = BodyNamespace::create(&opts_.body);
   if (!ns) {
     return fail(ns.error());
   }
@@ -1213,7 +1213,10 @@ int Supervisor::run() {
   if (auto r = ns_->set_next_pid(opts_.deputy_pid); !r) {
     MOS_LOG_WARN("supervisor: the body will not get PID {}: {}", opts_.deputy_pid, r.error());
   }
-  auto body = spawn_body(opts_.body);
+  // Without privileges the namespace's init forks the first body.
+  members_.clear();
+  first.our_child = !ns_->via_init();
+  auto body = spawn_body(opts_.body, &*ns_);
   if (!body) {
     return fail(body.error());
   }

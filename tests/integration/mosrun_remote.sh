@@ -126,9 +126,10 @@ n_out=$(on node1 sh -c "kill -0 $d2; echo kill \$?" 2>&1)
   fail "kill -0 of pid $d2: remote '$r_out', home '$h_out', native '$n_out'"
 asuser=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 r_out=$(on node1 "${asuser[@]}" "$M" -r node2 sh -c "kill -TERM $d2; echo kill \$?" 2>/dev/null)
+h_out=$(on node1 "${asuser[@]}" "$M" -h sh -c "kill -TERM $d2; echo kill \$?" 2>/dev/null)
 n_out=$(on node1 "${asuser[@]}" sh -c "kill -TERM $d2; echo kill \$?" 2>/dev/null)
-[[ $r_out == "kill 1" && $r_out == "$n_out" ]] ||
-  fail "SIGTERM to pid $d2 as nobody: remote '$r_out', native '$n_out'"
+[[ $r_out == "kill 1" && $r_out == "$n_out" && $h_out == "$n_out" ]] ||
+  fail "SIGTERM to pid $d2 as nobody: remote '$r_out', home '$h_out', native '$n_out'"
 on node2 kill -0 "$d2" || fail "node2's daemon died"
 node_reports node1 3 3 || fail "a daemon died"
 assert_no_guests node2

@@ -11,6 +11,7 @@
 #        remote:NODE   moscluster exec HOME -- mosrun -r NODE PROGRAM
 #                      (HOME is $MOS_HOME_NODE, default node1)
 # MOS_PROG_ON_HOME=1 runs native and home inside HOME as well.
+# MOS_PROG_USER=NAME runs the program as that user (root runs run.sh).
 # home and remote exit 77 (skip) until $MOS_BIN/mosrun exists.
 #
 # Programs that need a partner are run with it here:
@@ -99,6 +100,15 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 prog_dir=$("${on_home[@]}" mktemp -d /tmp/mos-prog.XXXXXX) || die "cannot make MOS_PROG_DIR"
+# MOS_PROG_USER=NAME: the program runs as that user (from root), its
+# directory given to it.
+as_user=()
+if [[ -n ${MOS_PROG_USER:-} ]]; then
+  ((EUID == 0)) || skip "MOS_PROG_USER needs root to switch users"
+  uid=$(id -u "$MOS_PROG_USER") && gid=$(id -g "$MOS_PROG_USER") || die "no user $MOS_PROG_USER"
+  "${on_home[@]}" chown "$uid:$gid" "$prog_dir" || die "cannot give $prog_dir to $MOS_PROG_USER"
+  as_user=(setpriv --reuid="$uid" --regid="$gid" --clear-groups)
+fi
 prog_dir_real=$("${on_home[@]}" realpath "$prog_dir") || prog_dir_real=$prog_dir
 
 # Job control: each program runs in its own process group, so whatever it
@@ -116,7 +126,7 @@ start_prog() {
   [[ -x $bin ]] || die "no program $bin (build the 'programs' target)"
   local input=/dev/null
   [[ -f $here/inputs/$n.in ]] && input=$here/inputs/$n.in
-  "${on_home[@]}" env -i "${fixed_env[@]}" MOS_PROG_DIR="$prog_dir" \
+  "${on_home[@]}" "${as_user[@]}" env -i "${fixed_env[@]}" MOS_PROG_DIR="$prog_dir" \
     /bin/sh -c 'umask 022 && ulimit -c 0 && cd "$MOS_PROG_DIR" && unset PWD OLDPWD && exec "$@"' sh \
     timeout -k 5 "$timeout_s" "${wrap[@]}" "$bin" "$@" <"$input" >"$out" &
   started_pid=$!
