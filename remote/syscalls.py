@@ -480,9 +480,9 @@ SYSCALLS = [
         "waits at the deputy on the deputy's fds", blocks=True),
     fwd(8, "lseek", [fd(), off(), i32("whence")], "file position lives in the deputy's file"),
     special(9, "mmap",
-            "anonymous: native (fast path; MAP_SHARED memory kept by a forked child pins "
-            "both); file-backed: the supervisor maps the home file's contents (private: "
-            "copied; shared writable: only at home, pins)",
+            "anonymous: native (fast path); file-backed: at home natively on the mirrored fd; "
+            "on another node the body maps a read-only copy of the home file fetched by the "
+            "supervisor (MAP_SHARED with PROT_WRITE: ENODEV there, logged)",
             args=[addr(), size("length"), i32("prot"), flags("flags", "int"), fd(), off()],
             may_pin=True, local_if=Cond(3, "masked_eq", MAP_ANONYMOUS, MAP_ANONYMOUS)),
     local(10, "mprotect", "own memory"),
@@ -527,8 +527,8 @@ SYSCALLS = [
     fwd(29, "shmget", [i32("key"), size("size"), flags("shmflg", "int")],
         "System V segments live in the home IPC namespace"),
     special(30, "shmat",
-            "attaches a home System V segment into the body: possible only while the body is "
-            "at home, and pins it there",
+            "attaches a home System V segment into the body: natively at home; EACCES (logged) "
+            "on another node, where the segment does not exist",
             args=[i32("shmid"), addr("shmaddr"), flags("shmflg", "int")], may_pin=True),
     fwd(31, "shmctl", [i32("shmid"), i32("cmd"), cx("buf", "shmctl_buf")],
         "home IPC namespace; SHM_LOCK/UNLOCK act on the home segment"),
@@ -596,7 +596,8 @@ SYSCALLS = [
         "at home"),
     special(56, "clone",
             "a new process gets a new deputy (forked at home) and a new body next to this one; "
-            "threads (CLONE_THREAD) pin the process at home for now",
+            "a thread (CLONE_THREAD) gets a deputy thread with the same TID, at home only "
+            "(EAGAIN and a notice on another node)",
             args=[flags("flags", "unsigned long"), addr("stack"), addr("parent_tid"),
                   addr("child_tid"), addr("tls")],
             may_pin=True),
@@ -606,8 +607,9 @@ SYSCALLS = [
             "as fork, with the parent held until the child execs or exits (memory not shared)",
             args=[]),
     special(59, "execve",
-            "performed at home (openMosix: execve goes home): the deputy resolves and checks "
-            "the file, the supervisor builds the new image in a fresh body",
+            "runs in the body's kernel: at home on the node's files; on another node the image "
+            "and its interpreters are fetched from home (execute permission checked as the "
+            "program) into the body's staging root first",
             args=[path("filename"), cx("argv", "argv", "char* const*"),
                   cx("envp", "argv", "char* const*")]),
     special(60, "exit",
@@ -1225,7 +1227,8 @@ SYSCALLS = [
     refuse(321, "bpf", "EPERM",
            "BPF objects are per node and cannot migrate; answered as with "
            "unprivileged_bpf_disabled"),
-    special(322, "execveat", "as execve, with the path resolved at home relative to dirfd",
+    special(322, "execveat", "as execve; on another node AT_EMPTY_PATH uses a copy of the fd, "
+            "a path relative to a directory fd answers ENOSYS",
             args=[dirfd(), path(), cx("argv", "argv", "char* const*"),
                   cx("envp", "argv", "char* const*"), flags("flags", "int")]),
     refuse(323, "userfaultfd", "EPERM",

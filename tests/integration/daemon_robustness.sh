@@ -79,6 +79,27 @@ s.sendall(hdr(typ=150, length=0))
 reply = s.recv(12)
 assert reply[:2] == b"MX" and struct.unpack(">H", reply[4:6])[0] == 102, reply
 s.close()
+# mosrun -r's request (400): malformed, a short token, an unknown node, a
+# node whose link is down: each an ErrorReply with its errno, never a crash.
+def pb_str(field, data):
+    return bytes([field << 3 | 2, len(data)]) + data
+def remote_run(payload):
+    s = socket.socket(socket.AF_UNIX); s.settimeout(20); s.connect(ctl)
+    s.sendall(hdr(typ=400, length=len(payload)) + payload)
+    head = s.recv(12)
+    assert head[:2] == b"MX", head
+    typ, length = struct.unpack(">H", head[4:6])[0], struct.unpack(">I", head[8:12])[0]
+    body = b""
+    while len(body) < length:
+        body += s.recv(length - len(body))
+    s.close()
+    assert typ == 102, (typ, body)
+    return body[1] if body[:1] == b"\x08" else None  # ErrorReply.errno_code (one byte)
+import errno as E
+assert remote_run(b"\xff\xff\xff") == E.EINVAL
+assert remote_run(pb_str(1, b"b") + pb_str(2, b"short")) == E.EINVAL
+assert remote_run(pb_str(1, b"nosuch") + pb_str(2, b"t" * 32)) == E.ENOENT
+assert remote_run(pb_str(1, b"b") + pb_str(2, b"t" * 32)) == E.EHOSTUNREACH
 # Many silent clients at once: each is dropped by the handshake deadline.
 silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(50)]
 for c in silent:
