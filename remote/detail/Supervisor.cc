@@ -1164,8 +1164,20 @@ void Supervisor::reap_dead_bodies() {
           status = std::atoi(field.c_str());
         }
       }
+      // Reaped by the init (an orphan, or the first body of a user without
+      // privileges, which is the init's child) before we read /proc: its
+      // report has the status, if not now then in a moment.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (stat.empty() && !orphan_exits_.contains(m.program_pid) &&
+             std::chrono::steady_clock::now() < deadline) {
+        pollfd r{ns_->fd(), POLLIN, 0};
+        (void)::poll(&r, 1, 20);
+        while (auto e = ns_->take_exit()) {
+          orphan_exits_[e->first] = e->second;
+        }
+      }
       if (auto it = orphan_exits_.find(m.program_pid); it != orphan_exits_.end()) {
-        status = it->second;  // reaped by the init before we read /proc
+        status = it->second;
         orphan_exits_.erase(it);
       }
     }
