@@ -636,7 +636,13 @@ void Deputy::serve() {
           }
           break;
         }
-        pass_signals();
+        // A signal that came during the call goes to the body before the
+        // reply (so its kernel sees it pending when the call returns). One
+        // that came before the call started is still in the pipe if the
+        // flag was cleared after it: the next poll passes it on.
+        if (g_interrupted) {
+          pass_signals();
+        }
         // Cut short by a signal the body has too (passed on just now, or
         // sent by the terminal to both): its kernel restarts the call or
         // fails it with EINTR by the handler's SA_RESTART, as Linux does.
