@@ -199,9 +199,9 @@ int main(int argc, char** argv) {
   gossip::GossipService board(io, config, links, boot_id);
   board.register_control(control);
   // Bodies of other homes run here under mosguest, installed beside us.
-  remote::GuestService guests(io, config, links,
-                              std::filesystem::read_symlink("/proc/self/exe").parent_path() /
-                                  "mosguest");
+  remote::GuestService guests(
+      io, config, links,
+      std::filesystem::read_symlink("/proc/self/exe").parent_path() / "mosguest");
   guests.register_control(control);
 
   // Prometheus metrics, when the config asks for them (metrics_port != 0).

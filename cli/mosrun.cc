@@ -18,9 +18,9 @@
 // found. Once the program runs, mosrun's status is the program's; a body
 // lost with its node or link is reported as killed by SIGKILL.
 
+#include <fmt/format.h>
 #include <malloc.h>
 #include <sched.h>
-#include <fmt/format.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -39,8 +39,8 @@
 #include "common/ControlClient.h"
 #include "common/Log.h"
 #include "common/SessionLink.h"
-#include "common/guest.pb.h"
 #include "common/UniqueFd.h"
+#include "common/guest.pb.h"
 #include "home/Deputy.h"
 #include "remote/Supervisor.h"
 
@@ -102,8 +102,8 @@ std::optional<home::RemoteTarget> place_remote(const std::string& node, bool qui
   };
   auto client = common::ControlClient::connect(common::default_control_socket());
   if (!client) {
-    say(kExitNoDaemon, fmt::format("-r {}: no mosixd on this node ({})", node,
-                                   client.error().message));
+    say(kExitNoDaemon,
+        fmt::format("-r {}: no mosixd on this node ({})", node, client.error().message));
   }
   home::RemoteTarget t;
   t.node = node;

@@ -18,10 +18,10 @@ namespace mos::home {
 
 // Where a remote body's guest supervisor listens (from the daemons).
 struct RemoteTarget {
-  std::string node;     // for messages
+  std::string node;  // for messages
   std::string address;
   std::uint16_t port = 0;
-  std::string token;    // the session token both sides were given
+  std::string token;  // the session token both sides were given
 };
 
 struct DeputySetup {

@@ -23,8 +23,8 @@
 #include <expected>
 #include <span>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "common/forward.pb.h"
 #include "remote/SyscallTable.h"

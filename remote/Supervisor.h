@@ -52,7 +52,7 @@ struct GuestPlacement {
 };
 
 struct SupervisorOptions {
-  pid_t deputy_pid = -1;  // the deputy (at home: fds are taken from it)
+  pid_t deputy_pid = -1;                        // the deputy (at home: fds are taken from it)
   std::unique_ptr<common::FramedChannel> link;  // framed stream to the deputy
   BodySpec body;
   // The deputy's own fds (its link, its signal pipe): a program that names

@@ -47,7 +47,9 @@ TEST_CASE("a deputy with the session token is admitted, with its PID") {
   CHECK(got->link != nullptr);
 }
 
-TEST_CASE("a wrong token, a silent peer and garbage are refused, and the right deputy after them gets in") {
+TEST_CASE(
+    "a wrong token, a silent peer and garbage are refused, and the right deputy after them gets "
+    "in") {
   std::uint16_t port = 0;
   auto l = listen_session("127.0.0.1", port);
   REQUIRE(l);

@@ -13,15 +13,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <future>
-#include <mutex>
-#include <thread>
+#include <cerrno>
 #include <chrono>
 #include <climits>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <future>
+#include <mutex>
+#include <thread>
 
 #include "common/FrameIo.h"
 #include "common/FramedChannel.h"
@@ -318,8 +318,8 @@ void Deputy::fork_child_remote() {
     worker_ = false;
     // Dial and hide before closing anything of the parent's: the table is
     // then the parent's, and the link lands where the parent predicts.
-    auto fd = common::dial_session(setup_.target.address, setup_.target.port,
-                                   std::chrono::seconds(5));
+    auto fd =
+        common::dial_session(setup_.target.address, setup_.target.port, std::chrono::seconds(5));
     if (!fd) {
       body_lost("child deputy: " + fd.error());
     }
@@ -794,8 +794,8 @@ DeputySetup prepare() {
 DeputySetup prepare_remote(const RemoteTarget& target, wire::BodyStart start, int exit_code) {
   auto fd = common::dial_session(target.address, target.port, std::chrono::seconds(5));
   if (!fd) {
-    std::fprintf(stderr, "mosrun: %s: cannot reach the guest supervisor: %s\n",
-                 target.node.c_str(), fd.error().c_str());
+    std::fprintf(stderr, "mosrun: %s: cannot reach the guest supervisor: %s\n", target.node.c_str(),
+                 fd.error().c_str());
     ::_exit(exit_code);
   }
   int pipefd[2];

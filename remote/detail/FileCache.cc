@@ -247,8 +247,8 @@ std::expected<const CachedFile*, int> FileCache::fetch(common::FramedChannel& li
 }
 
 std::expected<wire::FileInfo, int> FileCache::probe(common::FramedChannel& link,
-                                                     const wire::FileFetch& what,
-                                                     const OtherFrame& other) {
+                                                    const wire::FileFetch& what,
+                                                    const OtherFrame& other) {
   auto info = request_info(link, what, other);
   if (!info) {
     return std::unexpected(info.error());

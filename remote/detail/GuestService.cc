@@ -29,19 +29,18 @@ struct GuestService::Waiter {
 GuestService::GuestService(asio::io_context& io, const common::Config& config,
                            common::LinkManager& links, std::filesystem::path guest_binary)
     : io_(io), config_(config), links_(links), guest_binary_(std::move(guest_binary)) {
-  links_.on_message(MsgType::kGuestRequest, [this](const std::string& peer,
-                                                   const common::Frame& f) {
-    on_guest_request(peer, f);
+  links_.on_message(
+      MsgType::kGuestRequest,
+      [this](const std::string& peer, const common::Frame& f) { on_guest_request(peer, f); });
+  links_.on_message(MsgType::kGuestReply, [this](const std::string& peer, const common::Frame& f) {
+    on_guest_reply(peer, f);
   });
-  links_.on_message(MsgType::kGuestReply,
-                    [this](const std::string& peer, const common::Frame& f) { on_guest_reply(peer, f); });
 }
 
 void GuestService::register_control(common::ControlServer& control) {
-  control.on_request(MsgType::kRemoteRunRequest,
-                     [this](common::ControlConnection& c, const common::Frame& f) {
-                       return on_remote_run(c, f);
-                     });
+  control.on_request(
+      MsgType::kRemoteRunRequest,
+      [this](common::ControlConnection& c, const common::Frame& f) { return on_remote_run(c, f); });
 }
 
 asio::awaitable<void> GuestService::on_remote_run(common::ControlConnection& c,
@@ -64,7 +63,8 @@ asio::awaitable<void> GuestService::on_remote_run(common::ControlConnection& c,
     co_return;
   }
   if (!links_.is_up(node->name)) {
-    co_await c.reply_error(EHOSTUNREACH, fmt::format("node {} is unreachable (no link)", node->name));
+    co_await c.reply_error(EHOSTUNREACH,
+                           fmt::format("node {} is unreachable (no link)", node->name));
     co_return;
   }
   wire::GuestRequest g;
@@ -86,7 +86,8 @@ asio::awaitable<void> GuestService::on_remote_run(common::ControlConnection& c,
   co_await w->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   waiting_.erase(g.id());
   if (!w->reply) {
-    co_await c.reply_error(ETIMEDOUT, fmt::format("node {} did not start a guest in time", node->name));
+    co_await c.reply_error(ETIMEDOUT,
+                           fmt::format("node {} did not start a guest in time", node->name));
     co_return;
   }
   if (w->reply->errno_code() != 0) {

@@ -20,9 +20,10 @@ std::optional<std::string> body_proc_entry(const std::string& path, pid_t progra
   }
   const std::string_view who = p.substr(0, slash);
   p.remove_prefix(slash + 1);
-  const bool self = who == "self" || who == "thread-self" ||
-                    (!who.empty() && who.find_first_not_of("0123456789") == std::string_view::npos &&
-                     std::atoi(std::string(who).c_str()) == program_pid);
+  const bool self =
+      who == "self" || who == "thread-self" ||
+      (!who.empty() && who.find_first_not_of("0123456789") == std::string_view::npos &&
+       std::atoi(std::string(who).c_str()) == program_pid);
   if (!self) {
     return std::nullopt;
   }

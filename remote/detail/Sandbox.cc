@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <grp.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -10,11 +11,10 @@
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <grp.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/resource.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -379,8 +379,10 @@ std::expected<BodyNamespace, std::string> BodyNamespace::create_unprivileged(con
     const int e = errno;
     ::close(sv[0]);
     ::close(sv[1]);
-    return std::unexpected(errno_text("clone(CLONE_NEWUSER | CLONE_NEWPID) (unprivileged user "
-                                      "namespaces disabled?)", e));
+    return std::unexpected(
+        errno_text("clone(CLONE_NEWUSER | CLONE_NEWPID) (unprivileged user "
+                   "namespaces disabled?)",
+                   e));
   }
   if (pid == 0) {
     ::close(sv[0]);
@@ -439,8 +441,9 @@ std::expected<pid_t, std::string> BodyNamespace::spawn_in_namespace() {
       return std::unexpected(errno_text("fork (first body)", r->kind == 3 ? r->b : EPROTO));
     }
     // Its PID as we see it: the init's child whose innermost PID it is.
-    std::istringstream kids(common::read_text_file(
-        fmt::format("/proc/{0}/task/{0}/children", init_pid_)).value_or(std::string()));
+    std::istringstream kids(
+        common::read_text_file(fmt::format("/proc/{0}/task/{0}/children", init_pid_))
+            .value_or(std::string()));
     pid_t host = -1;
     for (pid_t p; kids >> p;) {
       if (innermost_pid(p) == r->a) {
@@ -536,11 +539,13 @@ std::expected<Body, std::string> spawn_body(const BodySpec& spec, BodyNamespace*
     int status = 0;
     pollfd gone{body.pidfd.get(), POLLIN, 0};
     if (!ours && ::poll(&gone, 1, 0) == 1) {
-      return std::unexpected(std::string("the body died while starting (its sandbox could not be set up)"));
+      return std::unexpected(
+          std::string("the body died while starting (its sandbox could not be set up)"));
     }
     if (ours && ::waitpid(pid, &status, WNOHANG) == pid) {
       if (WIFEXITED(status) && WEXITSTATUS(status) == 125) {
-        return std::unexpected(std::string("cannot build the guest sandbox (namespaces, root, user)"));
+        return std::unexpected(
+            std::string("cannot build the guest sandbox (namespaces, root, user)"));
       }
       return std::unexpected(
           WIFEXITED(status) && WEXITSTATUS(status) == 126

@@ -17,7 +17,6 @@
 
 #include "bench_util.h"
 
-
 typedef void (*op_fn)(void);
 static int g_pipe[2];
 static int g_file4k, g_file1m;

@@ -22,7 +22,6 @@
 
 #include "bench_util.h"
 
-
 static int full(int fd, void* buf, size_t n, int writing) {
   char* p = buf;
   while (n > 0) {
@@ -78,7 +77,8 @@ int main(int argc, char** argv) {
       const char* name;
       uint64_t size;
       long iters;
-    } cases[] = {{"rtt_1B", 1, iters}, {"rtt_4KiB", 4096, iters / 2},
+    } cases[] = {{"rtt_1B", 1, iters},
+                 {"rtt_4KiB", 4096, iters / 2},
                  {"rtt_1MiB", 1 << 20, iters / 50 > 10 ? iters / 50 : 10}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; ++k) {
       double batches[5];

@@ -1,0 +1,146 @@
+#pragma once
+// The supervisor's inside, shared by its three files: Supervisor.cc (the
+// loop, forwarding and the dispatch of special calls), SupervisorTree.cc
+// (forks, threads, stops: the members of a body tree), SupervisorFiles.cc
+// (fd mirrors at home; a guest's exec, mmap and /proc views). See
+// remote/Supervisor.h for what it does.
+
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/message_lite.h>
+
+#include "common/Files.h"
+#include "common/FramedChannel.h"
+#include "common/MsgType.h"
+#include "common/UniqueFd.h"
+#include "common/forward.pb.h"
+#include "remote/Sandbox.h"
+#include "remote/Supervisor.h"
+#include "remote/SyscallTable.h"
+#include "remote/detail/FileCache.h"
+
+namespace mos::remote::detail {
+
+using common::MsgType;
+// A whole /proc file, or "" when it cannot be read (the process is gone).
+inline std::string read_proc(const std::string& path) {
+  return common::read_text_file(path).value_or(std::string());
+}
+
+// pidfd_open of a thread rather than a process (Linux 6.9; O_EXCL's value).
+constexpr unsigned kPidfdThread = 0x80;
+
+// An Answer value meaning "already answered" (fork answers the body itself
+// before it registers the child).
+constexpr std::int64_t kAnswered = INT64_MIN;
+
+// A forwarded call waiting for its deputy's reply.
+struct Pending {
+  seccomp_notif notif;
+  const SyscallEntry* entry;
+  std::uint64_t request_id;
+};
+
+// One body of the tree and its deputy.
+struct Member {
+  pid_t host_pid = -1;     // the body, as this supervisor sees it
+  pid_t program_pid = -1;  // its deputy's PID: the program's PID
+  common::UniqueFd pidfd;  // the body's
+  common::UniqueFd deputy_pidfd;
+  std::unique_ptr<common::FramedChannel> link;
+  std::vector<int> hidden;  // the deputy's own fds
+  int thread_link = -1;     // a thread's: its deputy thread's end (in `hidden` of its process)
+  bool our_child = false;   // the first body is our child; the rest are its descendants
+  // A thread of a body (clone with CLONE_THREAD, at home): its own deputy
+  // thread and link; the process's PID and leader are those below.
+  bool is_thread = false;
+  pid_t process_pid = -1;       // the program's PID (= program_pid unless a thread)
+  pid_t process_host_pid = -1;  // the thread group leader, as we see it
+  bool bootstrapped = true;     // the first body starts by closing its listener copy
+  bool link_gone = false;
+  bool exited = false;        // BodyExited sent
+  bool same_pid = false;      // the body's PID in its namespace is program_pid
+  bool exec_pending = false;  // an exec was let through; not yet known to have worked
+  std::string exec_path;
+  std::string exec_auxv;  // before the exec
+  // A guest's fds that have a local copy in the body (a file it mapped):
+  // closed natively too when the program closes them.
+  std::set<int> local_fds;
+  // A guest's job-control signal passed on by the deputy: until when to
+  // look for the body's stop (it may first have to leave a forwarded call).
+  int stop_signal = 0;
+  std::chrono::steady_clock::time_point stop_deadline;
+  // The forwarded call waiting for its reply (a body has one thread, so at
+  // most one).
+  std::optional<Pending> pending;
+};
+
+class Supervisor {
+ public:
+  explicit Supervisor(SupervisorOptions o) : opts_(std::move(o)) {}
+  int run();
+
+ private:
+  struct Answer {
+    bool cont = false;       // let the body's kernel run the call
+    std::int64_t value = 0;  // else: >= 0 result, < 0 -errno
+  };
+
+  Answer handle(Member& m, const seccomp_notif& n);
+  Answer forward(Member& m, const SyscallEntry& e, const seccomp_notif& n);
+  Answer fork_body(Member& m, const seccomp_notif& n);
+  Answer thread_body(Member& m, const seccomp_notif& n);
+  void notice(Member& m, const std::string& text);
+  std::optional<Answer> proc_view(Member& m, const seccomp_notif& n);
+  std::string unstage(std::string text) const;
+  bool ask_deputy(Member& m, MsgType type, const google::protobuf::MessageLite& request,
+                  MsgType reply_type, google::protobuf::MessageLite& reply);
+  Answer guest_exec(Member& m, const seccomp_notif& n);
+  Answer guest_mmap(Member& m, const seccomp_notif& n);
+  bool install_local_copy(Member& m, const seccomp_notif& n, const detail::CachedFile& f, int fd);
+  detail::FileCache::OtherFrame other_frames(Member& m) {
+    return [this, &m](const common::Frame& f) { serve_link_frame(m, f); };
+  }
+  void report_stop(Member& m, int sig);
+  bool check_stops();
+  bool guest() const { return opts_.guest.has_value(); }
+  void complete_forward(Member& m, const wire::SyscallReply& reply);
+  void settle_exec(Member& m);
+  void respond(const seccomp_notif& n, const Answer& a);
+  bool serve_link_frame(Member& m, const common::Frame& f);
+  void mirror_fd(Member& m, const seccomp_notif& n, int fd);
+  void mirror_results(Member& m, const seccomp_notif& n, std::int64_t ret);
+  bool cloexec_at_deputy(const Member& m, int fd) const;
+  void body_exited(Member& m, int status);
+  void reap_dead_bodies();
+  Member* find_member(pid_t host_pid);
+  static void kill_body(Member& m) {
+    ::syscall(SYS_pidfd_send_signal, m.pidfd.get(), SIGKILL, nullptr, 0);
+  }
+
+  SupervisorOptions opts_;
+  common::UniqueFd listener_;
+  std::optional<BodyNamespace> ns_;
+  std::map<pid_t, Member> members_;    // by host pid
+  std::map<pid_t, int> orphan_exits_;  // namespace PID -> status, from the init
+  SupervisorStats stats_;
+  std::optional<detail::FileCache> files_;  // a guest's
+  std::uint64_t next_request_ = 1;
+  int first_status_ = 0;
+};
+
+}  // namespace mos::remote::detail
