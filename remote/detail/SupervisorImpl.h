@@ -14,6 +14,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -104,6 +105,8 @@ class Supervisor {
   Answer forward(Member& m, const SyscallEntry& e, const seccomp_notif& n);
   Answer fork_body(Member& m, const seccomp_notif& n);
   Answer thread_body(Member& m, const seccomp_notif& n);
+  pid_t continue_and_find_new(const seccomp_notif& n,
+                              const std::function<std::vector<pid_t>()>& list);
   void notice(Member& m, const std::string& text);
   std::optional<Answer> proc_view(Member& m, const seccomp_notif& n);
   std::string unstage(std::string text) const;

@@ -120,6 +120,25 @@ void Supervisor::notice(Member& m, const std::string& text) {
   }
 }
 
+// Lets the body's kernel run the fork or clone of `n`, then finds the task
+// it made: the one `list` shows now that it did not before and that is no
+// member yet (bounded: -1 if none appears within 5 s, the call failed).
+pid_t Supervisor::continue_and_find_new(const seccomp_notif& n,
+                                        const std::function<std::vector<pid_t>()>& list) {
+  const auto before = list();
+  respond(n, {true, 0});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (pid_t p : list()) {
+      if (std::find(before.begin(), before.end(), p) == before.end() && find_member(p) == nullptr) {
+        return p;
+      }
+    }
+    ::sched_yield();
+  }
+  return -1;
+}
+
 // A body thread is created: its deputy starts a deputy thread (whose TID
 // the namespace hands out next), and the body's kernel runs the clone. The
 // new thread's calls then go to its deputy thread over a link of its own,
@@ -157,20 +176,7 @@ Supervisor::Answer Supervisor::thread_body(Member& m, const seccomp_notif& n) {
     }
     return out;
   };
-  const auto before = tasks();
-  respond(n, {true, 0});  // the clone runs now, in the body's kernel
-  pid_t tid = -1;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (tid < 0 && std::chrono::steady_clock::now() < deadline) {
-    for (pid_t t : tasks()) {
-      if (std::find(before.begin(), before.end(), t) == before.end() && find_member(t) == nullptr) {
-        tid = t;
-      }
-    }
-    if (tid < 0) {
-      ::sched_yield();
-    }
-  }
+  const pid_t tid = continue_and_find_new(n, tasks);  // the clone runs in the body's kernel
   if (tid < 0) {
     MOS_LOG_WARN("supervisor: no body thread appeared for deputy thread {}", done.tid());
     return {false, kAnswered};  // link_end closes: the deputy thread ends
@@ -246,20 +252,7 @@ Supervisor::Answer Supervisor::fork_body(Member& m, const seccomp_notif& n) {
     }
     return out;
   };
-  const auto before = children();
-  respond(n, {true, 0});  // the fork runs now, in the body's kernel
-  pid_t child = -1;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (child < 0 && std::chrono::steady_clock::now() < deadline) {
-    for (pid_t p : children()) {
-      if (std::find(before.begin(), before.end(), p) == before.end() && find_member(p) == nullptr) {
-        child = p;
-      }
-    }
-    if (child < 0) {
-      ::sched_yield();
-    }
-  }
+  const pid_t child = continue_and_find_new(n, children);  // the fork runs in the body's kernel
   Member c;
   c.program_pid = done.child_pid();
   c.deputy_pidfd = std::move(child_deputy);
