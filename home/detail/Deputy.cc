@@ -45,6 +45,24 @@ int g_signal_pipe = -1;  // write end, for the handler
 // Set by the handler: some signal arrived (passed on or not) since the last
 // forwarded call started.
 volatile sig_atomic_t g_interrupted = 0;
+// Set by the SIGCHLD handler: a child deputy ended or stopped since the
+// last forwarded call started (it interrupted the call, if it was blocked).
+volatile sig_atomic_t g_child_signal = 0;
+
+void on_sigchld(int) {
+  g_child_signal = 1;
+}
+
+// SIGCHLD is caught (to interrupt a blocked forwarded call, see
+// SyscallReply.child_interrupt) and never passed on; `automatic` reaps the
+// children as SIG_IGN would (SA_NOCLDWAIT), mirroring the body's choice.
+void catch_sigchld(bool automatic) {
+  struct sigaction sa {};
+  sa.sa_handler = on_sigchld;
+  sa.sa_flags = automatic ? SA_NOCLDWAIT : 0;  // no SA_RESTART: calls see EINTR
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGCHLD, &sa, nullptr);
+}
 // The body runs on another node: it is in no process group here, so the
 // terminal's signals (and job control) reach only us and must be passed on.
 bool g_body_remote = false;
@@ -624,6 +642,7 @@ void Deputy::serve() {
         wire::SyscallReply reply;
         if (!worker_) {
           g_interrupted = 0;
+          g_child_signal = 0;
         }
         if (common::parse_payload(f, req)) {
           reply = req.nr() == SYS_close_range ? close_range_around_hidden(req) : execute(req);
@@ -646,7 +665,9 @@ void Deputy::serve() {
         // Cut short by a signal the body has too (passed on just now, or
         // sent by the terminal to both): its kernel restarts the call or
         // fails it with EINTR by the handler's SA_RESTART, as Linux does.
-        if (g_interrupted && reply.ret() == -EINTR) {
+        if (!g_interrupted && g_child_signal && reply.ret() == -EINTR) {
+          reply.set_child_interrupt(true);
+        } else if (g_interrupted && reply.ret() == -EINTR) {
           reply.set_ret(-kErestartSys);
         }
         if (auto s = link_.send(MsgType::kSyscallReply, reply); !s) {
@@ -676,14 +697,10 @@ void Deputy::serve() {
         }
         break;
       case MsgType::kChildReaping: {
-        // SIGCHLD is not one we catch: its disposition here is the body's
-        // as far as reaping goes.
+        // SIGCHLD's reaping here is the body's choice.
         wire::ChildReaping reaping;
         if (common::parse_payload(f, reaping)) {
-          struct sigaction sa {};
-          sa.sa_handler = reaping.automatic() ? SIG_IGN : SIG_DFL;
-          sigemptyset(&sa.sa_mask);
-          ::sigaction(SIGCHLD, &sa, nullptr);
+          catch_sigchld(reaping.automatic());
         }
         break;
       }
@@ -742,6 +759,7 @@ void install_signal_handlers(const DeputySetup& s) {
   sa.sa_sigaction = on_signal;
   sa.sa_flags = SA_SIGINFO;  // no SA_RESTART: a forwarded call must see EINTR
   sigemptyset(&sa.sa_mask);
+  catch_sigchld(false);
   for (int sig = 1; sig < NSIG; ++sig) {  // real-time signals included
     switch (sig) {
       case SIGKILL:

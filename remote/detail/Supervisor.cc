@@ -44,6 +44,44 @@
 
 namespace mos::remote::detail {
 
+// Does the body have a SIGCHLD pending that will interrupt its blocked
+// call: pending, caught by a handler and not blocked (its /proc status)?
+// (Only then may it be answered -ERESTARTSYS: with no signal to deliver, the
+// kernel would hand the code to the program.)
+bool Supervisor::sigchld_interrupts(const Member& m) const {
+  std::istringstream in(read_proc(fmt::format("/proc/{}/status", m.host_pid)));
+  std::string key, value;
+  std::uint64_t caught = 0, blocked = 0, pending = 0;
+  while (in >> key >> value) {
+    const std::uint64_t v = std::strtoull(value.c_str(), nullptr, 16);
+    if (key == "SigCgt:") {
+      caught = v;
+    } else if (key == "SigBlk:") {
+      blocked = v;
+    } else if (key == "SigPnd:" || key == "ShdPnd:") {
+      pending |= v;
+    }
+  }
+  const std::uint64_t bit = 1ull << (SIGCHLD - 1);
+  return (pending & caught & bit) != 0 && (blocked & bit) == 0;
+}
+
+// A wait for fds that installs a signal mask for its duration.
+bool Supervisor::waits_with_sigmask(const seccomp_notif& n) {
+  const auto& a = n.data.args;
+  switch (n.data.nr) {
+    case SYS_pselect6:
+      return a[5] != 0;  // { const sigset_t*, size_t }
+    case SYS_ppoll:
+      return a[3] != 0;
+    case SYS_epoll_pwait:
+    case SYS_epoll_pwait2:
+      return a[4] != 0;
+    default:
+      return false;
+  }
+}
+
 void Supervisor::respond(const seccomp_notif& n, const Answer& a) {
   seccomp_notif_resp r{};
   r.id = n.id;
@@ -128,6 +166,27 @@ void Supervisor::complete_forward(Member& m, const wire::SyscallReply& reply) {
   }
   const Pending p = *m.pending;
   m.pending.reset();
+  if (reply.child_interrupt()) {
+    // A child deputy's SIGCHLD cut the call short at home. The body got its
+    // own SIGCHLD from its kernel: what Linux would do with the call
+    // depends on the body's handling of it.
+    if (waits_with_sigmask(p.notif)) {
+      // (A guest: at home these run natively.) The wait's own mask is not
+      // the body's now; EINTR is what such a wait returns for the signal,
+      // which the body then gets once its mask lets it.
+      respond(p.notif, {false, -EINTR});
+      return;
+    }
+    if (sigchld_interrupts(m)) {
+      respond(p.notif, {false, -kErestartSys});  // handler runs, SA_RESTART decides
+      return;
+    }
+    // Not a signal the body would be interrupted by: the call goes on.
+    if (auto again = forward(m, *p.entry, p.notif); again.value != kAnswered) {
+      respond(p.notif, again);
+    }
+    return;
+  }
   ProcessMemory mem(m.host_pid);
   auto ret = apply_reply(*p.entry, p.notif.data.args, reply, mem);
   if (!ret) {
@@ -209,6 +268,14 @@ Supervisor::Answer Supervisor::handle(Member& m, const seccomp_notif& n) {
     case Disposition::kForward:
       if (auto view = proc_view(m, n)) {
         return *view;
+      }
+      if (!guest() && waits_with_sigmask(n)) {
+        // At home the body's fds are the deputy's very files (mirrors), so
+        // it can wait natively, and must: the mask it gives applies to its
+        // own signals, such as the SIGCHLD its kernel sends when a child
+        // body ends (make's pselect waits for exactly that).
+        ++stats_.continued;
+        return {true, 0};
       }
       return forward(m, *e, n);
     case Disposition::kSpecial:

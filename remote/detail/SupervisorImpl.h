@@ -45,6 +45,10 @@ inline std::string read_proc(const std::string& path) {
 // pidfd_open of a thread rather than a process (Linux 6.9; O_EXCL's value).
 constexpr unsigned kPidfdThread = 0x80;
 
+// The kernel's restart code for a call cut short by a signal: the body's
+// kernel restarts it or fails it with EINTR by the handler's SA_RESTART.
+constexpr std::int64_t kErestartSys = 512;
+
 // An Answer value meaning "already answered" (fork answers the body itself
 // before it registers the child).
 constexpr std::int64_t kAnswered = INT64_MIN;
@@ -124,6 +128,8 @@ class Supervisor {
   void complete_forward(Member& m, const wire::SyscallReply& reply);
   void settle_exec(Member& m);
   void respond(const seccomp_notif& n, const Answer& a);
+  static bool waits_with_sigmask(const seccomp_notif& n);
+  bool sigchld_interrupts(const Member& m) const;
   bool serve_link_frame(Member& m, const common::Frame& f);
   void mirror_fd(Member& m, const seccomp_notif& n, int fd);
   void mirror_results(Member& m, const seccomp_notif& n, std::int64_t ret);

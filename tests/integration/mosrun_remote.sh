@@ -62,6 +62,23 @@ for cmd in "xz -9 -c $w/big.txt" "gzip -6 -c $w/big.txt" "sort $w/big.txt" \
   log "  identical: ${cmd:0:60}"
 done
 
+# A parallel build (make -j2 waits for its children with pselect and
+# SIGCHLD; gcc runs cc1, as and collect2/ld): the same binary as natively.
+for d in native remote; do
+  on node1 mkdir -p "$w/build-$d"
+  for i in 1 2 3 4; do
+    on node1 sh -c "printf 'int f$i(void) { return $i * $i; }\n' > $w/build-$d/f$i.c"
+  done
+  on node1 sh -c "printf 'int f1(void); int f2(void); int f3(void); int f4(void);\n#include <stdio.h>\nint main(void) { printf(\"%%d\\\\n\", f1() + f2() + f3() + f4()); return 0; }\n' > $w/build-$d/main.c"
+  on node1 sh -c "printf 'prog: main.o f1.o f2.o f3.o f4.o\n\tgcc -o \$@ \$^\n%%.o: %%.c\n\tgcc -O2 -c \$<\n' > $w/build-$d/Makefile"
+done
+on node1 make -s -j2 -C "$w/build-native" || fail "make natively"
+on node1 "$M" -r node2 make -s -j2 -C "$w/build-remote" || fail "make -j2 under -r node2"
+[[ $(on node1 "$w/build-remote/prog") == 30 ]] || fail "the remotely built program: $(on node1 "$w/build-remote/prog")"
+[[ $(on node1 sha256sum <"$w/build-native/prog") == $(on node1 sha256sum <"$w/build-remote/prog") ]] ||
+  fail "make -j2 under -r node2 built a different binary"
+log "  identical: make -j2 (gcc) of a small program"
+
 # Files and identity are home's.
 on node1 "$M" -r node2 sh -c "echo made-remotely > $w/made; hostname > $w/host; echo \$\$ > $w/pid"
 [[ $(on node1 cat "$w/made") == made-remotely ]] || fail "a file written by a remote body is not at home"
