@@ -1071,8 +1071,9 @@ SYSCALLS = [
          Arg("exceptfds", "inout", "fd_set*", Len("fdset", 0, max=NR_OPEN_MAX // 8), Wb("all")),
          st_inout("timeout", "struct timespec", on_error=True),
          cx("sigmask", "pselect_sigmask", "const void*")],
-        "the temporary mask applies at the deputy, which holds signals for the program "
-        "while it waits", blocks=True),
+        "with a mask: at home natively on the mirrored fds (the mask is the body's); on "
+        "another node at the deputy, a child's SIGCHLD ending the wait with EINTR",
+        blocks=True),
     fwd(271, "ppoll",
         [buf_inout("fds", 1, elem=8, max=NR_OPEN_MAX * 8, over="EINVAL",
                    ctype="struct pollfd*"),
@@ -1113,7 +1114,7 @@ SYSCALLS = [
         [fd("epfd"), buf_out("events", 2, elem=12, max=INT_MAX // 12 * 12, over="EINVAL",
                              ctype="struct epoll_event*"),
          i32("maxevents"), i32("timeout"), sigset_in("sigmask", 5), size("sigsetsize")],
-        "as epoll_wait; the mask applies at the deputy", blocks=True),
+        "as epoll_wait; with a mask as pselect6", blocks=True),
     special(282, "signalfd",
             "the deputy creates the fd and keeps the masked signals queued at home instead "
             "of forwarding them; signals already pending in the body are not seen",
