@@ -302,7 +302,8 @@ std::expected<void, int> FileCache::write_staged(const std::string& path, const 
 }
 
 std::expected<void, int> FileCache::stage_one(common::FramedChannel& link, const std::string& path,
-                                              const OtherFrame& other, int depth) {
+                                              const OtherFrame& other, int depth,
+                                              const std::string& as) {
   if (path.empty()) {
     return std::unexpected(ENOENT);
   }
@@ -321,7 +322,7 @@ std::expected<void, int> FileCache::stage_one(common::FramedChannel& link, const
   if (!S_ISREG(file.mode)) {
     return std::unexpected(EACCES);
   }
-  if (auto r = write_staged(normalize_path(path), file, file.key); !r) {
+  if (auto r = write_staged(normalize_path(as.empty() ? path : as), file, file.key); !r) {
     return r;
   }
   auto interp = interpreter_of(file);
@@ -334,12 +335,12 @@ std::expected<void, int> FileCache::stage_one(common::FramedChannel& link, const
   if (depth + 1 > kMaxInterpreterDepth) {
     return std::unexpected(ELOOP);
   }
-  return stage_one(link, *interp, other, depth + 1);
+  return stage_one(link, *interp, other, depth + 1, {});
 }
 
 std::expected<void, int> FileCache::stage_exec(common::FramedChannel& link, const std::string& path,
-                                               const OtherFrame& other) {
-  return stage_one(link, path, other, 0);
+                                               const OtherFrame& other, const std::string& as) {
+  return stage_one(link, path, other, 0, as);
 }
 
 }  // namespace mos::remote::detail

@@ -65,8 +65,11 @@ class FileCache {
   // PT_INTERP, or a "#!" line) the same way, as deep as the kernel would.
   // Afterwards the body's own execve finds every file it needs. -errno with
   // the error the exec would have had at home.
+  // `as`, when given, is where the body's kernel will look for the image
+  // instead of `path` (an exec of /proc/self/exe: the image is fetched by
+  // its home path and staged there).
   std::expected<void, int> stage_exec(common::FramedChannel& link, const std::string& path,
-                                      const OtherFrame& other);
+                                      const OtherFrame& other, const std::string& as = {});
 
   // A read-only descriptor of the content, for the body (close it after
   // installing).
@@ -78,7 +81,7 @@ class FileCache {
  private:
   using Key = FileKey;
   std::expected<void, int> stage_one(common::FramedChannel& link, const std::string& path,
-                                     const OtherFrame& other, int depth);
+                                     const OtherFrame& other, int depth, const std::string& as);
   std::expected<void, int> write_staged(const std::string& path, const CachedFile& f, Key key);
 
   std::string root_;

@@ -625,7 +625,6 @@ int Supervisor::run() {
     MOS_LOG_WARN("supervisor: the body will not get PID {}: {}", opts_.deputy_pid, r.error());
   }
   // Without privileges the namespace's init forks the first body.
-  members_.clear();
   first.our_child = !ns_->via_init();
   auto body = spawn_body(opts_.body, &*ns_);
   if (!body) {

@@ -245,7 +245,19 @@ Supervisor::Answer Supervisor::guest_exec(Member& m, const seccomp_notif& n) {
     MOS_LOG_WARN("guest {}: execveat relative to a directory fd is not supported", m.program_pid);
     return {false, -ENOSYS};
   } else {
-    staged = files_->stage_exec(*m.link, *path, other_frames(m));
+    // exec of /proc/self/exe (a program running itself again): the image
+    // is the body's own, known at home by the path it was staged from.
+    std::string image = *path;
+    if (detail::body_proc_entry(*path, m.process_pid) == "exe") {
+      char buf[PATH_MAX];
+      const std::string exe = fmt::format("/proc/{}/exe", m.host_pid);
+      const ssize_t len = ::readlink(exe.c_str(), buf, sizeof buf);
+      if (len <= 0) {
+        return {false, -ENOENT};
+      }
+      image = unstage(std::string(buf, static_cast<std::size_t>(len)));
+    }
+    staged = files_->stage_exec(*m.link, image, other_frames(m), image == *path ? "" : *path);
   }
   if (!staged) {
     if (staged.error() == EIO) {

@@ -79,6 +79,12 @@ on node1 "$M" -r node2 make -s -j2 -C "$w/build-remote" || fail "make -j2 under 
   fail "make -j2 under -r node2 built a different binary"
 log "  identical: make -j2 (gcc) of a small program"
 
+# A program that runs itself again through /proc/self/exe.
+reexec='import os, sys
+if len(sys.argv) > 1: print("again", sys.argv[1])
+else: os.execv("/proc/self/exe", ["python3", "-c", "import sys; print(\"again\", len(sys.argv))", "x"])'
+[[ $(on node1 "$M" -r node2 python3 -c "$reexec") == "again 2" ]] || fail "exec of /proc/self/exe on node2"
+
 # Files and identity are home's.
 on node1 "$M" -r node2 sh -c "echo made-remotely > $w/made; hostname > $w/host; echo \$\$ > $w/pid"
 [[ $(on node1 cat "$w/made") == made-remotely ]] || fail "a file written by a remote body is not at home"
