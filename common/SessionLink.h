@@ -47,7 +47,16 @@ std::string session_mac(const std::string& token, const std::string& nonce, std:
 // Socket options of a session link (both ends).
 void tune_session_socket(int fd);
 
-// Connects to address:port within `timeout`. The error names the address.
+// An unconnected session socket for `address`'s family, tuned; -errno
+// (EINVAL: not an IP address). Made before a fork, its number is known to
+// both sides; the child connects it.
+std::expected<UniqueFd, int> session_socket(const std::string& address);
+// Connects `fd` to address:port within `timeout`.
+std::expected<void, std::string> connect_session(int fd, const std::string& address,
+                                                 std::uint16_t port,
+                                                 std::chrono::milliseconds timeout);
+
+// Both in one. The error names the address.
 std::expected<UniqueFd, std::string> dial_session(const std::string& address, std::uint16_t port,
                                                   std::chrono::milliseconds timeout);
 

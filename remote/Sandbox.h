@@ -92,6 +92,7 @@ class BodyNamespace {
     std::int32_t b;
   };
   std::optional<Record> read_record(bool block);
+  std::expected<Record, std::string> ask_init(std::int32_t request);
   static std::expected<BodyNamespace, std::string> create_unprivileged(const BodySpec& spec);
   common::UniqueFd sock_;
   pid_t init_pid_ = -1;

@@ -78,37 +78,65 @@ void tune_session_socket(int fd) {
   }
 }
 
-std::expected<UniqueFd, std::string> dial_session(const std::string& address, std::uint16_t port,
-                                                  std::chrono::milliseconds timeout) {
+std::expected<UniqueFd, int> session_socket(const std::string& address) {
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (!make_addr(address, 0, ss, len)) {
+    return std::unexpected(EINVAL);
+  }
+  UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    return std::unexpected(errno);
+  }
+  tune_session_socket(fd.get());
+  return fd;
+}
+
+std::expected<void, std::string> connect_session(int fd, const std::string& address,
+                                                 std::uint16_t port,
+                                                 std::chrono::milliseconds timeout) {
   sockaddr_storage ss;
   socklen_t len = 0;
   if (!make_addr(address, port, ss, len)) {
     return std::unexpected(fmt::format("'{}' is not an IP address", address));
   }
-  UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) {
-    return std::unexpected(fmt::format("socket: {}", std::strerror(errno)));
-  }
-  tune_session_socket(fd.get());
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+  // Non-blocking for the connect alone, so its wait is bounded.
+  const int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  std::string failure;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     if (errno != EINPROGRESS) {
-      return std::unexpected(fmt::format("connect {}:{}: {}", address, port, std::strerror(errno)));
-    }
-    pollfd p{fd.get(), POLLOUT, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    if (r <= 0) {
-      return std::unexpected(fmt::format("connect {}:{}: timed out", address, port));
-    }
-    int err = 0;
-    socklen_t el = sizeof err;
-    ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &el);
-    if (err != 0) {
-      return std::unexpected(fmt::format("connect {}:{}: {}", address, port, std::strerror(err)));
+      failure = fmt::format("connect {}:{}: {}", address, port, std::strerror(errno));
+    } else {
+      pollfd p{fd, POLLOUT, 0};
+      int err = 0;
+      socklen_t el = sizeof err;
+      if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) {
+        failure = fmt::format("connect {}:{}: timed out", address, port);
+      } else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err != 0) {
+        failure = fmt::format("connect {}:{}: {}", address, port, std::strerror(err));
+      }
     }
   }
-  const int flags = ::fcntl(fd.get(), F_GETFL);
-  ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
-  return fd;
+  ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  if (!failure.empty()) {
+    return std::unexpected(failure);
+  }
+  return {};
+}
+
+std::expected<UniqueFd, std::string> dial_session(const std::string& address, std::uint16_t port,
+                                                  std::chrono::milliseconds timeout) {
+  auto fd = session_socket(address);
+  if (!fd) {
+    return std::unexpected(fd.error() == EINVAL
+                               ? fmt::format("'{}' is not an IP address", address)
+                               : fmt::format("socket: {}", std::strerror(fd.error())));
+  }
+  if (auto r = connect_session(fd->get(), address, port, timeout); !r) {
+    return std::unexpected(r.error());
+  }
+  return std::move(*fd);
 }
 
 std::expected<void, std::string> prove_session(FramedChannel& link, const std::string& token,

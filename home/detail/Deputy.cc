@@ -187,7 +187,6 @@ class Deputy {
   [[noreturn]] void body_lost(const std::string& why);
 
   void fork_child();
-  void fork_child_remote();
   void start_thread();
   void await_ack();
   bool hidden(int fd) const { return contains(setup_.hidden, fd) || is_thread_link(fd); }
@@ -240,49 +239,63 @@ wire::SyscallReply Deputy::close_range_around_hidden(const wire::SyscallRequest&
   return reply;
 }
 
-// Moves the new link's two ends and a fresh signal pipe out of the way,
-// forks the child deputy, tells the supervisor, and waits for its ack. The
-// body is blocked in its fork meanwhile, so nothing else arrives.
+// Makes the child's link and a fresh signal pipe, moves them out of the
+// program's way, forks the child deputy, tells the supervisor, and waits for
+// its ack. The body is blocked in its fork meanwhile, so nothing else
+// arrives. The link is a socketpair whose other end the supervisor takes
+// (at home), or, for a guest, a socket the child connects to the guest
+// supervisor itself: made here, so its number is known to both sides.
 void Deputy::fork_child() {
   wire::ForkDone done;
-  int sv[2];
+  std::vector<int> made;  // ours to close, once handed over or on failure
+  auto fail = [&](int e) {
+    for (int fd : made) {
+      ::close(fd);
+    }
+    done.set_errno_code(e);
+    done.set_error(std::strerror(e));
+    (void)link_.send(MsgType::kForkDone, done);
+  };
+  int child_link = -1;
+  int supervisor_end = -1;
+  if (setup_.remote) {
+    auto sock = common::session_socket(setup_.target.address);
+    if (!sock) {
+      return fail(sock.error());
+    }
+    child_link = hide_fd(sock->release());
+    made = {child_link};
+  } else {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      return fail(errno);
+    }
+    size_link_buffers(sv);
+    child_link = hide_fd(sv[0]);
+    supervisor_end = hide_fd(sv[1]);
+    made = {child_link, supervisor_end};
+  }
   int pp[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    done.set_errno_code(errno);
-    done.set_error(std::strerror(errno));
-    (void)link_.send(MsgType::kForkDone, done);
-    return;
-  }
   if (::pipe2(pp, O_CLOEXEC | O_NONBLOCK) != 0) {
-    done.set_errno_code(errno);
-    done.set_error(std::strerror(errno));
-    ::close(sv[0]);
-    ::close(sv[1]);
-    (void)link_.send(MsgType::kForkDone, done);
-    return;
+    return fail(errno);
   }
-  size_link_buffers(sv);
-  const int child_link = hide_fd(sv[0]);
-  const int supervisor_end = hide_fd(sv[1]);
   const int sig_read = hide_fd(pp[0]);
   const int sig_write = hide_fd(pp[1]);
+  made.push_back(sig_read);
+  made.push_back(sig_write);
   std::fflush(nullptr);
   const pid_t child = ::fork();
   if (child < 0) {
-    done.set_errno_code(errno);
-    done.set_error(std::strerror(errno));
-    for (int fd : {child_link, supervisor_end, sig_read, sig_write}) {
-      ::close(fd);
-    }
-    (void)link_.send(MsgType::kForkDone, done);
-    return;
+    return fail(errno);
   }
   if (child == 0) {
     // The child deputy: the parent's link, signal pipe and threads' links
     // are not ours; we are its main thread even if a thread forked.
     become_child_process();
     worker_ = false;
-    ::close(supervisor_end);
+    if (supervisor_end >= 0) {
+      ::close(supervisor_end);
+    }
     ::close(setup_.signal_read);
     ::close(setup_.signal_write);
     link_ = common::FramedChannel(common::UniqueFd(child_link));
@@ -291,10 +304,20 @@ void Deputy::fork_child() {
     setup_.signal_write = sig_write;
     setup_.hidden = {child_link, sig_read, sig_write};
     g_signal_pipe = sig_write;
+    if (setup_.remote) {
+      auto r = common::connect_session(child_link, setup_.target.address, setup_.target.port,
+                                       std::chrono::seconds(5));
+      if (r) {
+        r = common::prove_session(link_, setup_.target.token, ::getpid(), false);
+      }
+      if (!r) {
+        body_lost("child deputy: " + r.error());
+      }
+    }
     return;
   }
   done.set_child_pid(child);
-  done.set_link_fd(supervisor_end);
+  done.set_link_fd(supervisor_end);  // -1 for a guest: the child dials
   for (int fd : {child_link, sig_read, sig_write}) {
     done.add_hidden(fd);
   }
@@ -302,74 +325,9 @@ void Deputy::fork_child() {
     body_lost(r.error());
   }
   await_ack();
-  for (int fd : {child_link, supervisor_end, sig_read, sig_write}) {
+  for (int fd : made) {
     ::close(fd);
   }
-}
-
-// A guest's child deputy dials the guest supervisor itself. Its socket is
-// made here, before the fork, so the numbers of its own fds are known to
-// the parent (which tells the supervisor) and the child only connects it.
-void Deputy::fork_child_remote() {
-  wire::ForkDone done;
-  auto fail = [&](int e) {
-    done.set_errno_code(e);
-    done.set_error(std::strerror(e));
-    (void)link_.send(MsgType::kForkDone, done);
-  };
-  int pp[2];
-  if (::pipe2(pp, O_CLOEXEC | O_NONBLOCK) != 0) {
-    return fail(errno);
-  }
-  const int sig_read = hide_fd(pp[0]);
-  const int sig_write = hide_fd(pp[1]);
-  std::fflush(nullptr);
-  const pid_t child = ::fork();
-  if (child < 0) {
-    const int e = errno;
-    ::close(sig_read);
-    ::close(sig_write);
-    return fail(e);
-  }
-  if (child == 0) {
-    become_child_process();
-    worker_ = false;
-    // Dial and hide before closing anything of the parent's: the table is
-    // then the parent's, and the link lands where the parent predicts.
-    auto fd =
-        common::dial_session(setup_.target.address, setup_.target.port, std::chrono::seconds(5));
-    if (!fd) {
-      body_lost("child deputy: " + fd.error());
-    }
-    const int link = hide_fd(fd->release());
-    ::close(setup_.signal_read);
-    ::close(setup_.signal_write);
-    g_signal_pipe = sig_write;
-    setup_.signal_read = sig_read;
-    setup_.signal_write = sig_write;
-    link_ = common::FramedChannel(common::UniqueFd(link));
-    setup_.link_fd = link;
-    setup_.hidden = {link, sig_read, sig_write};
-    if (auto r = common::prove_session(link_, setup_.target.token, ::getpid(), false); !r) {
-      body_lost("child deputy: " + r.error());
-    }
-    return;
-  }
-  done.set_child_pid(child);
-  done.set_link_fd(-1);
-  // The child's link lands on the highest free number of the table it
-  // inherited, which is ours now: found the same way.
-  const int predicted = hide_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  for (int fd : {predicted, sig_read, sig_write}) {
-    done.add_hidden(fd);
-  }
-  ::close(predicted);
-  if (auto r = link_.send(MsgType::kForkDone, done); !r) {
-    body_lost(r.error());
-  }
-  await_ack();
-  ::close(sig_read);
-  ::close(sig_write);
 }
 
 // The body's own kernel needs a home file (exec, mmap): its metadata, then
@@ -690,11 +648,7 @@ void Deputy::serve() {
       case MsgType::kBodyStarted:
         break;
       case MsgType::kForkDeputy:
-        if (setup_.remote) {
-          fork_child_remote();
-        } else {
-          fork_child();
-        }
+        fork_child();
         break;
       case MsgType::kChildReaping: {
         // SIGCHLD's reaping here is the body's choice.

@@ -424,8 +424,29 @@ std::expected<BodyNamespace, std::string> BodyNamespace::create_unprivileged(con
 }
 
 std::expected<pid_t, std::string> BodyNamespace::spawn_in_namespace() {
-  std::int32_t want = 0;
-  if (::send(sock_.get(), &want, sizeof want, MSG_NOSIGNAL) != sizeof want) {
+  auto r = ask_init(0);
+  if (!r) {
+    return std::unexpected(r.error());
+  }
+  if (r->kind != 3 || r->a <= 0) {
+    return std::unexpected(errno_text("fork (first body)", r->kind == 3 ? r->b : EPROTO));
+  }
+  // Its PID as we see it: the init's child whose innermost PID it is.
+  std::istringstream kids(
+      common::read_text_file(fmt::format("/proc/{0}/task/{0}/children", init_pid_))
+          .value_or(std::string()));
+  for (pid_t p; kids >> p;) {
+    if (innermost_pid(p) == r->a) {
+      return p;
+    }
+  }
+  return std::unexpected(std::string("the first body vanished at once"));
+}
+
+// One request to the init and its answer; the exit reports that come first
+// are kept for take_exit().
+std::expected<BodyNamespace::Record, std::string> BodyNamespace::ask_init(std::int32_t request) {
+  if (::send(sock_.get(), &request, sizeof request, MSG_NOSIGNAL) != sizeof request) {
     return std::unexpected(errno_text("body namespace init", errno));
   }
   for (;;) {
@@ -433,27 +454,10 @@ std::expected<pid_t, std::string> BodyNamespace::spawn_in_namespace() {
     if (!r) {
       return std::unexpected(std::string("the body namespace's init is gone"));
     }
-    if (r->kind == 2) {
-      exits_.emplace_back(r->a, r->b);
-      continue;
+    if (r->kind != 2) {
+      return *r;
     }
-    if (r->kind != 3 || r->a <= 0) {
-      return std::unexpected(errno_text("fork (first body)", r->kind == 3 ? r->b : EPROTO));
-    }
-    // Its PID as we see it: the init's child whose innermost PID it is.
-    std::istringstream kids(
-        common::read_text_file(fmt::format("/proc/{0}/task/{0}/children", init_pid_))
-            .value_or(std::string()));
-    pid_t host = -1;
-    for (pid_t p; kids >> p;) {
-      if (innermost_pid(p) == r->a) {
-        host = p;
-      }
-    }
-    if (host < 0) {
-      return std::unexpected(std::string("the first body vanished at once"));
-    }
-    return host;
+    exits_.emplace_back(r->a, r->b);
   }
 }
 
@@ -467,24 +471,14 @@ std::optional<BodyNamespace::Record> BodyNamespace::read_record(bool block) {
 }
 
 std::expected<void, std::string> BodyNamespace::set_next_pid(pid_t pid) {
-  std::int32_t want = pid;
-  if (::send(sock_.get(), &want, sizeof want, MSG_NOSIGNAL) != sizeof want) {
-    return std::unexpected(errno_text("body namespace init", errno));
+  auto r = ask_init(pid);
+  if (!r) {
+    return std::unexpected(r.error());
   }
-  for (;;) {
-    auto r = read_record(true);
-    if (!r) {
-      return std::unexpected(std::string("the body namespace's init is gone"));
-    }
-    if (r->kind == 2) {
-      exits_.emplace_back(r->a, r->b);
-      continue;
-    }
-    if (r->a != 0) {
-      return std::unexpected(errno_text("ns_last_pid", r->a));
-    }
-    return {};
+  if (r->a != 0) {
+    return std::unexpected(errno_text("ns_last_pid", r->a));
   }
+  return {};
 }
 
 std::optional<std::pair<pid_t, int>> BodyNamespace::take_exit() {
