@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <expected>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include <google/protobuf/message_lite.h>
 
@@ -23,6 +25,10 @@ class FramedChannel {
   // Writes one whole frame (retrying on EINTR and short writes). An error
   // string means the peer is gone or the socket failed.
   std::expected<void, std::string> send(MsgType type, const google::protobuf::MessageLite& msg);
+  // Writes one frame whose payload is `parts` back to back, without
+  // copying them (bulk data: a migration's pages).
+  std::expected<void, std::string> send_parts(MsgType type,
+                                              std::initializer_list<std::string_view> parts);
   // Blocks until one whole frame arrives. "closed" when the peer hung up
   // cleanly between frames.
   std::expected<Frame, std::string> receive();

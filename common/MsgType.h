@@ -64,6 +64,22 @@ enum class MsgType : std::uint16_t {
   kGuestReply = 403,
   kGuestSpec = 404,  // target daemon -> guest supervisor
   kGuestReady = 405,
+
+  // common/migrate.proto: live migration
+  kMigrate = 500,          // deputy -> supervisor: move the body
+  kMigrateImage = 501,     // source supervisor -> target supervisor
+  kMigratePages = 502,     // (raw: 8-byte address, then the bytes)
+  kMigrateEnd = 503,
+  kMigrateRestored = 504,  // target -> source
+  kMigrateDone = 505,      // source supervisor -> deputy
+  kMigrateCommit = 506,    // deputy -> source supervisor
+  kBodyResume = 507,       // deputy -> target supervisor
+  kBodyResumed = 508,      // target supervisor -> deputy
+  kBodyUsage = 509,        // supervisor -> deputy, periodic
+  kMigrateRequest = 510,   // migrate -> the deputy's control socket
+  kMigrateReply = 511,
+  kProgramStatusRequest = 512,  // mosps -> the deputy's control socket
+  kProgramStatus = 513,
 };
 
 constexpr std::uint16_t to_wire(MsgType t) {

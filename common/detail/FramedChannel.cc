@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,6 +30,50 @@ std::expected<void, std::string> FramedChannel::send(MsgType type,
       return std::unexpected(fmt::format("send: {}", std::strerror(errno)));
     }
     off += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+std::expected<void, std::string> FramedChannel::send_parts(
+    MsgType type, std::initializer_list<std::string_view> parts) {
+  std::size_t total = 0;
+  for (auto p : parts) {
+    total += p.size();
+  }
+  if (total > kMaxFramePayload) {
+    return std::unexpected(fmt::format("payload of {} bytes is larger than a frame", total));
+  }
+  std::uint8_t header[kFrameHeaderSize];
+  encode_frame_header(FrameHeader{kWireVersion, to_wire(type), static_cast<std::uint32_t>(total)},
+                      header);
+  std::vector<iovec> iov;
+  iov.push_back({header, sizeof header});
+  for (auto p : parts) {
+    if (!p.empty()) {
+      iov.push_back({const_cast<char*>(p.data()), p.size()});
+    }
+  }
+  std::size_t first = 0;
+  while (first < iov.size()) {
+    msghdr msg{};
+    msg.msg_iov = iov.data() + first;
+    msg.msg_iovlen = iov.size() - first;
+    ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return std::unexpected(fmt::format("send: {}", std::strerror(errno)));
+    }
+    auto left = static_cast<std::size_t>(n);
+    while (first < iov.size() && left >= iov[first].iov_len) {
+      left -= iov[first].iov_len;
+      ++first;
+    }
+    if (first < iov.size()) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
   }
   return {};
 }

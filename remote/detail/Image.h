@@ -1,0 +1,68 @@
+#pragma once
+// A frozen body as an image (common/migrate.proto) and back: what
+// docs/migration.md calls the dump and the restore. Both sides drive a
+// Tracee; neither knows about deputies or daemons.
+//
+//   dump_state    registers (the interrupted call's restart applied), XSAVE
+//                 state, signal handlers, mask, queued signals, sigaltstack,
+//                 the mm fields, auxv and the list of areas. Refuses a body
+//                 with threads or a shared writable mapping.
+//   send_pages    every area's bytes, 128 KiB reads, pages of zeros left
+//                 out (holes), as kMigratePages frames.
+//   restore       into a fresh, stopped process of the target's sandbox:
+//                 its own mappings go, the vDSO and vvar areas move to the
+//                 recorded addresses, every area is mapped where it was, the
+//                 pages arrive (receive_pages), then protections, mm fields,
+//                 signals, XSAVE state and registers, in that order.
+
+#include <cstdint>
+#include <expected>
+#include <string>
+
+#include "common/FramedChannel.h"
+#include "common/migrate.pb.h"
+#include "remote/detail/Tracee.h"
+
+namespace mos::remote::detail {
+
+// The chunk read from the source and written at the target.
+inline constexpr std::size_t kPageChunk = 128 << 10;
+
+struct PageStats {
+  std::uint64_t sent = 0;   // bytes of pages sent
+  std::uint64_t holes = 0;  // bytes of pages left out (all zero, or unreadable)
+};
+
+// The registers with an interrupted syscall's restart applied: the body,
+// resumed, issues the call again (Linux's rule for a call cut short by a
+// signal it restarts after; ERESTART_RESTARTBLOCK re-issues the original
+// call, as no restart block moves with the body).
+user_regs_struct with_restart(user_regs_struct r);
+
+std::expected<wire::MigrateImage, std::string> dump_state(Tracee& t, const Tracee::Pump& pump);
+std::expected<PageStats, std::string> send_pages(const Tracee& t, const wire::MigrateImage& image,
+                                                 common::FramedChannel& out);
+
+// Queues signals (siginfo_t bytes) in the tracee again, from the tracee
+// itself (so their siginfo stays as it was). Leaves every signal blocked:
+// the caller sets the mask after its last injected call (a signal that
+// could be delivered would stop the next one). Needs scratch memory in the
+// tracee at `scratch`.
+std::expected<void, std::string> queue_signals(Tracee& t, std::uint64_t scratch,
+                                               const std::vector<std::string>& thread,
+                                               const std::vector<std::string>& shared,
+                                               const Tracee::Pump& pump);
+// Resumes a frozen body where it was: held signals queued again, its
+// registers (with the restart applied) back, detached.
+std::expected<void, std::string> resume_frozen(Tracee& t, const user_regs_struct& regs,
+                                               const Tracee::Pump& pump);
+
+// The restore, up to (not including) letting it run. `in` brings the pages
+// and then kMigrateEnd. On error the tracee is useless: kill it.
+std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& image,
+                                         common::FramedChannel& in, const Tracee::Pump& pump);
+
+// XCR0 of an XSAVE area as ptrace gives it (the kernel's software bytes).
+std::uint64_t xstate_features(const std::string& xstate);
+
+}  // namespace mos::remote::detail
