@@ -103,40 +103,55 @@ int main() {
 
   auto dep = common::accept_deputy(listener->get(), spec.token(), kDeputyDialTimeout);
   if (!dep || !dep->hello.first()) {
-    MOS_LOG_ERROR("the deputy never came: {}", dep ? "not the first deputy" : dep.error());
+    MOS_LOG_ERROR("the {} never came: {}", spec.restore() ? "migrating body" : "deputy",
+                  dep ? "not the first deputy" : dep.error());
     return 1;
   }
-  auto sf = dep->link->receive_for(common::tuning::kSessionHandshake);
-  wire::BodyStart start;
-  if (!sf || sf->type != common::to_wire(MsgType::kBodyStart) ||
-      !common::parse_payload(*sf, start) || start.argv_size() == 0) {
-    MOS_LOG_ERROR("the deputy sent no program");
-    return 1;
-  }
-
   remote::SupervisorOptions so;
-  so.deputy_pid = dep->hello.pid();
-  so.link = std::move(dep->link);
-  so.body.path = start.path();
-  so.body.argv.assign(start.argv().begin(), start.argv().end());
-  so.body.envp.assign(start.envp().begin(), start.envp().end());
-  so.body.keep_fds.clear();
   remote::BodySpec::Guest g;
   g.root = kStagingDir;
   g.uid = spec.guest_uid();
   g.gid = spec.guest_gid();
-  for (const auto& l : start.rlimits()) {
-    g.rlimits.push_back({l.resource(), l.cur(), l.max()});
+  so.body.keep_fds.clear();
+  if (spec.restore()) {
+    // A migration: the source supervisor dialled; its image comes first.
+    auto mf = dep->link->receive_for(std::chrono::seconds(10));
+    remote::RestoreSource rs;
+    if (!mf || mf->type != common::to_wire(MsgType::kMigrateImage) ||
+        !common::parse_payload(*mf, rs.image) || rs.image.program_pid() <= 0) {
+      MOS_LOG_ERROR("the source sent no image");
+      return 1;
+    }
+    common::set_log_tag(fmt::format("mosguest[{}:{}]", spec.home(), rs.image.program_pid()));
+    so.deputy_pid = rs.image.program_pid();
+    rs.source = std::move(dep->link);
+    so.restore = std::move(rs);
+  } else {
+    auto sf = dep->link->receive_for(common::tuning::kSessionHandshake);
+    wire::BodyStart start;
+    if (!sf || sf->type != common::to_wire(MsgType::kBodyStart) ||
+        !common::parse_payload(*sf, start) || start.argv_size() == 0) {
+      MOS_LOG_ERROR("the deputy sent no program");
+      return 1;
+    }
+    so.deputy_pid = dep->hello.pid();
+    so.link = std::move(dep->link);
+    so.body.path = start.path();
+    so.body.argv.assign(start.argv().begin(), start.argv().end());
+    so.body.envp.assign(start.envp().begin(), start.envp().end());
+    for (const auto& l : start.rlimits()) {
+      g.rlimits.push_back({l.resource(), l.cur(), l.max()});
+    }
+    so.hidden_fds.assign(start.hidden().begin(), start.hidden().end());
+    MOS_LOG_DEBUG("running {} for {} pid {}", start.path(), spec.home(), spec.home_pid());
   }
   so.body.guest = std::move(g);
-  so.hidden_fds.assign(start.hidden().begin(), start.hidden().end());
   remote::GuestPlacement place;
   place.staging_root = kStagingDir;
   place.listener = std::move(*listener);
   place.token = spec.token();
   place.home = spec.home();
   so.guest = std::move(place);
-  MOS_LOG_DEBUG("running {} for {} pid {}", start.path(), spec.home(), spec.home_pid());
   remote::run_supervisor(std::move(so));
   return 0;
 }

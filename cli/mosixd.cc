@@ -6,6 +6,7 @@
 // other node of the cluster, and (in later modules) gossips load, hosts
 // deputies and accepts bodies. SIGTERM or SIGINT shuts it down cleanly.
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -196,6 +197,13 @@ int main(int argc, char** argv) {
   asio::io_context io(1);
   common::LinkManager links(io, config, boot_id);
   common::ControlServer control(io, config.control_socket);
+  {
+    // The programs' own sockets (migrate, mosps): any user's deputy may
+    // make one; the sticky bit keeps them from removing each other's.
+    const auto programs = config.control_socket.parent_path() / "programs";
+    ::mkdir(programs.c_str(), 01777);
+    ::chmod(programs.c_str(), 01777);
+  }
   gossip::GossipService board(io, config, links, boot_id);
   board.register_control(control);
   // Bodies of other homes run here under mosguest, installed beside us.

@@ -60,9 +60,10 @@ constexpr int kExitNotFound = 127;
 
 void usage(FILE* out) {
   std::fputs(
-      "usage: mosrun [-h | -r NODE] [-L] [-q] [--] PROGRAM [ARGS...]\n"
+      "usage: mosrun [-h | -r NODE | -M NODE] [-L] [-q] [--] PROGRAM [ARGS...]\n"
       "  -h        run the body at home (the default)\n"
       "  -r NODE   run the body on NODE from the start\n"
+      "  -M NODE   start at home, migrate the body to NODE as soon as it runs\n"
       "  -L        never migrate this program automatically\n"
       "  -q        quiet: no messages from mosrun itself\n",
       out);
@@ -167,6 +168,7 @@ int main(int argc, char** argv) {
   ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
   std::string node;
+  std::string migrate_to;
   bool quiet = false;
   int i = 1;
   for (; i < argc; ++i) {
@@ -186,6 +188,13 @@ int main(int argc, char** argv) {
         return kExitUsage;
       }
       node = argv[++i];
+    } else if (a == "-M") {
+      if (i + 1 >= argc) {
+        std::fputs("mosrun: -M needs a node name\n", stderr);
+        return kExitUsage;
+      }
+      migrate_to = argv[++i];
+      node.clear();
     } else if (a == "-L") {
       // No automatic migration exists yet; accepted so scripts keep working.
     } else if (a == "-q") {
@@ -281,6 +290,9 @@ int main(int argc, char** argv) {
   }
   ::close(setup.supervisor_fd);
   while (::waitpid(mid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (!migrate_to.empty()) {
+    home::migrate_soon(migrate_to);
   }
   home::serve(setup);
 }

@@ -19,6 +19,9 @@ inline constexpr const char* kDefaultControlSocket = "/run/mosix/mosixd.sock";
 
 // The socket path: $MOSIX_SOCKET if set, else the default.
 std::string default_control_socket();
+// Where each program's deputy listens for migrate and mosps (one socket per
+// PID, named by it), beside the daemon's socket; mosixd makes it (mode 1777).
+std::string programs_dir();
 
 struct ControlError {
   enum class Kind {

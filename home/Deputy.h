@@ -39,6 +39,9 @@ struct DeputySetup {
   // signals (which reach only the deputy) are passed on too.
   bool remote = false;
   RemoteTarget target;
+  // The control socket (migrate, mosps): bound and served once serve()
+  // runs; -1 without one.
+  int control_fd = -1;
 };
 
 // Creates the link and the signal pipe, moves them out of the program's way
@@ -56,5 +59,9 @@ DeputySetup prepare_remote(const RemoteTarget& target, wire::BodyStart start, in
 // way the body ended (exit status, or death by the same signal). If the
 // supervisor dies first, the program is reported killed by SIGKILL.
 [[noreturn]] void serve(const DeputySetup& setup);
+
+// Asks for the body to be migrated to `node` as soon as the deputy serves
+// (mosrun -M); a failure is reported on stderr and the program runs on.
+void migrate_soon(const std::string& node);
 
 }  // namespace mos::home

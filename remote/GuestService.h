@@ -63,7 +63,9 @@ class GuestService {
   void on_guest_request(const std::string& peer, const common::Frame& f);
   void on_guest_reply(const std::string& peer, const common::Frame& f);
   asio::awaitable<void> start_guest(std::string peer, wire::GuestRequest req);
-  void refuse(const std::string& peer, std::uint64_t id, int errno_code, const std::string& why);
+  asio::awaitable<wire::GuestReply> launch_guest(std::string peer, wire::GuestRequest req);
+  wire::GuestReply refusal(const std::string& peer, std::uint64_t id, int errno_code,
+                           const std::string& why);
 
   asio::io_context& io_;
   const common::Config& config_;

@@ -37,6 +37,10 @@ struct BodySpec {
   std::vector<int> keep_fds = {0, 1, 2};
   // CPUs the body may run on (the program's own affinity); empty: inherit.
   std::vector<int> cpus;
+  // A body to be restored from a migration image: under the filter it
+  // waits (pause) instead of exec, for the supervisor to seize it and
+  // replace its whole memory (remote/detail/Image.h).
+  bool restore_stub = false;
 
   // A guest: a body on another node than its home. It gets namespaces of
   // its own (mount, network, IPC, UTS) with `root` (a tmpfs the supervisor
@@ -99,6 +103,9 @@ class BodyNamespace {
   bool via_init_ = false;
   std::vector<std::pair<pid_t, int>> exits_;
 };
+
+// The number of the seccomp listener fd in `pid`'s table, or -1.
+int find_listener_fd(pid_t pid);
 
 // The PID of `host_pid` inside its innermost PID namespace (NSpid), or -1.
 pid_t innermost_pid(pid_t host_pid);

@@ -27,6 +27,7 @@
 
 #include "common/FramedChannel.h"
 #include "common/UniqueFd.h"
+#include "common/migrate.pb.h"
 #include "remote/Sandbox.h"
 
 namespace mos::remote {
@@ -51,6 +52,14 @@ struct GuestPlacement {
   std::string home;  // the home node's name, for messages
 };
 
+// A guest supervisor that takes a migrating body rather than starting a
+// program: `image` came from the source supervisor on `source`, which
+// brings the pages next. The deputy dials afterwards (BodyResume).
+struct RestoreSource {
+  wire::MigrateImage image;
+  std::unique_ptr<common::FramedChannel> source;
+};
+
 struct SupervisorOptions {
   pid_t deputy_pid = -1;                        // the deputy (at home: fds are taken from it)
   std::unique_ptr<common::FramedChannel> link;  // framed stream to the deputy
@@ -59,6 +68,7 @@ struct SupervisorOptions {
   // one gets EBADF, as if it were not open.
   std::vector<int> hidden_fds;
   std::optional<GuestPlacement> guest;
+  std::optional<RestoreSource> restore;  // needs `guest`
 };
 
 // Runs until the body has exited or the deputy is gone. Returns the body's

@@ -22,6 +22,12 @@ std::string default_control_socket() {
   return env != nullptr && *env != '\0' ? std::string(env) : std::string(kDefaultControlSocket);
 }
 
+std::string programs_dir() {
+  const std::string sock = default_control_socket();
+  const auto slash = sock.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : sock.substr(0, slash)) + "/programs";
+}
+
 std::expected<ControlClient, ControlError> ControlClient::connect(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;

@@ -1,6 +1,7 @@
 #include "home/Deputy.h"
 
 #include <dirent.h>
+#include <fmt/format.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include <cstring>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/FrameIo.h"
@@ -30,6 +32,7 @@
 #include "common/forward.pb.h"
 #include "common/session.pb.h"
 #include "home/Executor.h"
+#include "home/detail/DeputyControl.h"
 
 namespace mos::home {
 namespace {
@@ -48,6 +51,9 @@ volatile sig_atomic_t g_interrupted = 0;
 // Set by the SIGCHLD handler: a child deputy ended or stopped since the
 // last forwarded call started (it interrupted the call, if it was blocked).
 volatile sig_atomic_t g_child_signal = 0;
+// Set by the handler: the control thread kicked us (a migration waits; see
+// detail/DeputyControl.h).
+volatile sig_atomic_t g_kicked = 0;
 
 void on_sigchld(int) {
   g_child_signal = 1;
@@ -68,6 +74,10 @@ void catch_sigchld(bool automatic) {
 bool g_body_remote = false;
 
 void on_signal(int sig, siginfo_t* info, void*) {
+  if (detail::is_kick(sig, info)) {
+    g_kicked = 1;
+    return;
+  }
   // Signals the terminal sends to the foreground process group reached the
   // body directly (same group): passing them on would deliver them twice.
   // Everything else sent to our PID is the program's: kill(2) from others,
@@ -83,6 +93,18 @@ void on_signal(int sig, siginfo_t* info, void*) {
   unsigned char b = static_cast<unsigned char>(sig);
   (void)!::write(g_signal_pipe, &b, 1);
   errno = saved;
+}
+
+// Job control for a body off our process group: its stops and continues
+// come from us.
+void pass_job_control_signals() {
+  struct sigaction sa {};
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT}) {
+    ::sigaction(sig, &sa, nullptr);
+  }
 }
 
 [[noreturn]] void fatal(const char* what) {
@@ -143,6 +165,7 @@ bool contains(const std::vector<int>& v, int x) {
 }
 
 [[noreturn]] void exit_like(int status) {
+  detail::control_stop();
   std::fflush(nullptr);
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
@@ -187,6 +210,14 @@ class Deputy {
   [[noreturn]] void body_lost(const std::string& why);
 
   void fork_child();
+  // Live migration: the main thread's part (see detail/DeputyControl.h).
+  void begin_migration(const detail::MigrateOrder& o);
+  void finish_migration(const wire::MigrateDone& done);
+  void flush_exiled();
+  bool exile_ = false;  // the body is in flight: signals wait, calls restart
+  std::vector<int> exiled_signals_;
+  std::optional<detail::MigrateOrder> moving_;
+  std::chrono::steady_clock::time_point moving_since_;
   void start_thread();
   void await_ack();
   bool hidden(int fd) const { return contains(setup_.hidden, fd) || is_thread_link(fd); }
@@ -283,6 +314,11 @@ void Deputy::fork_child() {
   const int sig_write = hide_fd(pp[1]);
   made.push_back(sig_read);
   made.push_back(sig_write);
+  int child_control = detail::control_socket();
+  if (child_control >= 0) {
+    child_control = hide_fd(child_control);
+    made.push_back(child_control);
+  }
   std::fflush(nullptr);
   const pid_t child = ::fork();
   if (child < 0) {
@@ -303,6 +339,11 @@ void Deputy::fork_child() {
     setup_.signal_read = sig_read;
     setup_.signal_write = sig_write;
     setup_.hidden = {child_link, sig_read, sig_write};
+    detail::control_reset_after_fork(setup_.control_fd);
+    setup_.control_fd = child_control;
+    if (child_control >= 0) {
+      setup_.hidden.push_back(child_control);
+    }
     g_signal_pipe = sig_write;
     if (setup_.remote) {
       auto r = common::connect_session(child_link, setup_.target.address, setup_.target.port,
@@ -314,12 +355,16 @@ void Deputy::fork_child() {
         body_lost("child deputy: " + r.error());
       }
     }
+    detail::control_start(child_control, setup_.remote ? setup_.target.node : "home",
+                          setup_.remote);
     return;
   }
   done.set_child_pid(child);
   done.set_link_fd(supervisor_end);  // -1 for a guest: the child dials
-  for (int fd : {child_link, sig_read, sig_write}) {
-    done.add_hidden(fd);
+  for (int fd : {child_link, sig_read, sig_write, child_control}) {
+    if (fd >= 0) {
+      done.add_hidden(fd);
+    }
   }
   if (auto r = link_.send(MsgType::kForkDone, done); !r) {
     body_lost(r.error());
@@ -553,6 +598,11 @@ bool Deputy::pass_signals() {
   ssize_t n;
   while ((n = ::read(setup_.signal_read, sigs, sizeof sigs)) > 0) {
     for (ssize_t i = 0; i < n; ++i) {
+      if (exile_) {
+        exiled_signals_.push_back(sigs[i]);  // delivered, in order, after the move
+        any = true;
+        continue;
+      }
       wire::SignalBody s;
       s.set_signo(sigs[i]);
       (void)link_.send(MsgType::kSignalBody, s);
@@ -560,6 +610,118 @@ bool Deputy::pass_signals() {
     }
   }
   return any;
+}
+
+// The main thread's part of a migration: Migrate goes to the supervisor
+// of the body (which freezes it and sends it to the order's target); from
+// here until the body runs again the program is in exile: signals wait in
+// order, calls the body had already sent are answered with the restart.
+void Deputy::begin_migration(const detail::MigrateOrder& o) {
+  wire::Migrate m;
+  m.set_node(o.node);
+  m.set_address(o.address);
+  m.set_port(o.port);
+  m.set_token(o.token);
+  moving_ = o;
+  moving_since_ = std::chrono::steady_clock::now();
+  exile_ = true;
+  if (auto r = link_.send(MsgType::kMigrate, m); !r) {
+    body_lost(r.error());
+  }
+}
+
+void Deputy::flush_exiled() {
+  exile_ = false;
+  for (int sig : exiled_signals_) {
+    wire::SignalBody s;
+    s.set_signo(sig);
+    (void)link_.send(MsgType::kSignalBody, s);
+  }
+  exiled_signals_.clear();
+}
+
+// The supervisor's answer: the body could not move (it runs on there), or
+// it waits at the target, where we dial it and let it run; the source
+// drops its copy only then (MigrateCommit), and resumes it if we cannot.
+void Deputy::finish_migration(const wire::MigrateDone& done) {
+  wire::MigrateReply reply;
+  reply.set_from(setup_.remote ? setup_.target.node : "home");
+  if (!moving_) {
+    MOS_LOG_WARN("mosrun: a migration answer nobody asked for");
+    return;
+  }
+  const detail::MigrateOrder o = *moving_;
+  moving_.reset();
+  reply.set_to(o.node);
+  if (!done.error().empty()) {
+    flush_exiled();
+    reply.set_errno_code(done.retry() ? EAGAIN : ENOEXEC);
+    reply.set_error(done.error());
+    detail::control_finish(reply);
+    return;
+  }
+  std::string why;
+  std::unique_ptr<common::FramedChannel> next;
+  std::vector<int> hidden;
+  if (auto fd = common::dial_session(o.address, o.port, std::chrono::seconds(5)); !fd) {
+    why = fd.error();
+  } else {
+    const int nfd = hide_fd(fd->release());
+    next = std::make_unique<common::FramedChannel>(common::UniqueFd(nfd));
+    hidden = {nfd, setup_.signal_read, setup_.signal_write};
+    if (setup_.control_fd >= 0) {
+      hidden.push_back(setup_.control_fd);
+    }
+    wire::BodyResume resume;
+    for (int h : hidden) {
+      resume.add_hidden(h);
+    }
+    auto r = common::prove_session(*next, o.token, ::getpid(), true);
+    if (r) {
+      r = next->send(MsgType::kBodyResume, resume);
+    }
+    if (r) {
+      auto f = next->receive_for(std::chrono::seconds(10));
+      wire::BodyResumed resumed;
+      if (!f) {
+        r = std::unexpected(f.error());
+      } else if (f->type != common::to_wire(MsgType::kBodyResumed) ||
+                 !common::parse_payload(*f, resumed) || !resumed.error().empty()) {
+        r = std::unexpected(std::string("the target did not resume the body"));
+      }
+    }
+    if (!r) {
+      why = r.error();
+    }
+  }
+  wire::MigrateCommit commit;
+  commit.set_resume_here(!why.empty());
+  (void)link_.send(MsgType::kMigrateCommit, commit);
+  if (!why.empty()) {
+    flush_exiled();  // on the old link: the body runs on where it was
+    reply.set_errno_code(EHOSTUNREACH);
+    reply.set_error(fmt::format("{} could not take the body: {}", o.node, why));
+    detail::control_finish(reply);
+    return;
+  }
+  link_ = std::move(*next);
+  setup_.link_fd = link_.fd();
+  setup_.hidden = hidden;
+  if (!setup_.remote) {
+    // Off the terminal's process group now: its signals reach only us.
+    setup_.remote = true;
+    g_body_remote = true;
+    pass_job_control_signals();
+  }
+  setup_.target = RemoteTarget{o.node, o.address, o.port, o.token};
+  detail::control_set_where(o.node, true);
+  flush_exiled();
+  reply.set_frozen_us(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                            moving_since_)
+          .count()));
+  reply.set_bytes(done.image_bytes());
+  detail::control_finish(reply);
 }
 
 void Deputy::drop_cloexec_fds() {
@@ -576,6 +738,11 @@ void Deputy::drop_cloexec_fds() {
 
 void Deputy::serve() {
   for (;;) {
+    if (!worker_ && !exile_) {
+      if (auto o = detail::control_take()) {
+        begin_migration(*o);
+      }
+    }
     common::Frame f;
     if (link_.buffered(f) != common::FrameStatus::kOk) {
       pollfd fds[2] = {{link_.fd(), POLLIN, 0}, {setup_.signal_read, POLLIN, 0}};
@@ -602,10 +769,36 @@ void Deputy::serve() {
           g_interrupted = 0;
           g_child_signal = 0;
         }
-        if (common::parse_payload(f, req)) {
-          reply = req.nr() == SYS_close_range ? close_range_around_hidden(req) : execute(req);
-        } else {
+        if (!common::parse_payload(f, req)) {
           reply.set_ret(-EINVAL);
+        } else if (exile_) {
+          // Sent before the body froze: it issues the call again where it
+          // lands (its supervisor answers it with the restart).
+          reply.set_id(req.id());
+          reply.set_ret(-kErestartSys);
+          if (auto s = link_.send(MsgType::kSyscallReply, reply); !s) {
+            body_lost(s.error());
+          }
+          break;
+        } else {
+          detail::control_count_syscall();
+          g_kicked = 0;
+          reply = req.nr() == SYS_close_range ? close_range_around_hidden(req) : execute(req);
+          if (!worker_) {
+            // A kick for a migration cut the call short: the migration goes
+            // first (Migrate before this reply), the call restarts at the
+            // target. A kick with no migration behind it: run the call again.
+            if (auto o = detail::control_take()) {
+              begin_migration(*o);
+            }
+            while (g_kicked && reply.ret() == -EINTR && !exile_ && !g_interrupted) {
+              g_kicked = 0;
+              reply = execute(req);
+            }
+            if (g_kicked && exile_ && reply.ret() == -EINTR) {
+              reply.set_ret(-kErestartSys);
+            }
+          }
         }
         if (worker_) {
           if (auto s = link_.send(MsgType::kSyscallReply, reply); !s) {
@@ -647,6 +840,21 @@ void Deputy::serve() {
       }
       case MsgType::kBodyStarted:
         break;
+      case MsgType::kMigrateDone: {
+        wire::MigrateDone done;
+        if (!common::parse_payload(f, done)) {
+          done.set_error("malformed answer from the supervisor");
+        }
+        finish_migration(done);
+        break;
+      }
+      case MsgType::kBodyUsage: {
+        wire::BodyUsage u;
+        if (common::parse_payload(f, u)) {
+          detail::control_usage(u);
+        }
+        break;
+      }
       case MsgType::kForkDeputy:
         fork_child();
         break;
@@ -693,6 +901,7 @@ void Deputy::serve() {
         wire::BodyFailed failed;
         (void)common::parse_payload(f, failed);
         std::fprintf(stderr, "mosrun: cannot start the program: %s\n", failed.reason().c_str());
+        detail::control_stop();
         ::_exit(127);
       }
       case MsgType::kBodyExited: {
@@ -754,6 +963,10 @@ DeputySetup prepare() {
   s.signal_read = hide_fd(pipefd[0]);
   s.signal_write = hide_fd(pipefd[1]);
   s.hidden = {s.link_fd, s.supervisor_fd, s.signal_read, s.signal_write};
+  if (const int c = detail::control_socket(); c >= 0) {
+    s.control_fd = hide_fd(c);
+    s.hidden.push_back(s.control_fd);
+  }
   for (int fd : open_fds()) {
     if (!contains(s.hidden, fd)) {
       s.program_fds.push_back(fd);
@@ -781,6 +994,10 @@ DeputySetup prepare_remote(const RemoteTarget& target, wire::BodyStart start, in
   s.signal_read = hide_fd(pipefd[0]);
   s.signal_write = hide_fd(pipefd[1]);
   s.hidden = {s.link_fd, s.signal_read, s.signal_write};
+  if (const int c = detail::control_socket(); c >= 0) {
+    s.control_fd = hide_fd(c);
+    s.hidden.push_back(s.control_fd);
+  }
   {
     common::FramedChannel link{common::UniqueFd(::dup(s.link_fd))};
     auto r = common::prove_session(link, target.token, ::getpid(), true);
@@ -802,7 +1019,12 @@ DeputySetup prepare_remote(const RemoteTarget& target, wire::BodyStart start, in
 }
 
 void serve(const DeputySetup& setup) {
+  detail::control_start(setup.control_fd, setup.remote ? setup.target.node : "home", setup.remote);
   Deputy(setup).serve();
+}
+
+void migrate_soon(const std::string& node) {
+  detail::control_request(node);
 }
 
 }  // namespace mos::home

@@ -50,21 +50,18 @@ asio::awaitable<void> GuestService::on_remote_run(common::ControlConnection& c,
     co_await c.reply_error(EINVAL, "malformed remote-run request");
     co_return;
   }
-  const common::NodeEntry* node = config_.find_node(req.node());
+  const common::NodeEntry* node =
+      config_.find_node(req.node().empty() && req.here() ? config_.node_name : req.node());
   if (node == nullptr) {
     co_await c.reply_error(ENOENT, fmt::format("unknown node '{}' (not in cluster {})", req.node(),
                                                config_.cluster_name));
     co_return;
   }
-  if (node->name == config_.node_name) {
+  if (node->name == config_.node_name && !req.here()) {
     wire::RemoteRunReply local;
     local.set_local(true);
+    local.set_node(node->name);
     co_await c.reply(MsgType::kRemoteRunReply, local);
-    co_return;
-  }
-  if (!links_.is_up(node->name)) {
-    co_await c.reply_error(EHOSTUNREACH,
-                           fmt::format("node {} is unreachable (no link)", node->name));
     co_return;
   }
   wire::GuestRequest g;
@@ -72,6 +69,27 @@ asio::awaitable<void> GuestService::on_remote_run(common::ControlConnection& c,
   g.set_token(req.token());
   g.set_uid(c.peer().uid);
   g.set_pid(static_cast<std::uint32_t>(c.peer().pid));
+  g.set_restore(req.restore());
+  if (node->name == config_.node_name) {
+    // A guest of our own (a body coming home).
+    ++counters_.requested;
+    wire::GuestReply here = co_await launch_guest(config_.node_name, g);
+    if (here.errno_code() != 0) {
+      co_await c.reply_error(here.errno_code(), fmt::format("this node refused: {}", here.error()));
+      co_return;
+    }
+    wire::RemoteRunReply r;
+    r.set_address(here.address());
+    r.set_port(here.port());
+    r.set_node(node->name);
+    co_await c.reply(MsgType::kRemoteRunReply, r);
+    co_return;
+  }
+  if (!links_.is_up(node->name)) {
+    co_await c.reply_error(EHOSTUNREACH,
+                           fmt::format("node {} is unreachable (no link)", node->name));
+    co_return;
+  }
   auto w = std::make_shared<Waiter>(io_);
   w->node = node->name;
   waiting_[g.id()] = w;
@@ -98,6 +116,7 @@ asio::awaitable<void> GuestService::on_remote_run(common::ControlConnection& c,
   wire::RemoteRunReply r;
   r.set_address(w->reply->address());
   r.set_port(w->reply->port());
+  r.set_node(node->name);
   co_await c.reply(MsgType::kRemoteRunReply, r);
 }
 
@@ -115,15 +134,15 @@ void GuestService::on_guest_reply(const std::string& peer, const common::Frame& 
   it->second->timer.cancel();
 }
 
-void GuestService::refuse(const std::string& peer, std::uint64_t id, int errno_code,
-                          const std::string& why) {
+wire::GuestReply GuestService::refusal(const std::string& peer, std::uint64_t id, int errno_code,
+                                       const std::string& why) {
   ++counters_.refused;
   MOS_LOG_WARN("guest: refusing a body from {}: {}", peer, why);
   wire::GuestReply r;
   r.set_id(id);
   r.set_errno_code(errno_code);
   r.set_error(why);
-  links_.send(peer, MsgType::kGuestReply, r);
+  return r;
 }
 
 void GuestService::on_guest_request(const std::string& peer, const common::Frame& f) {
@@ -133,17 +152,22 @@ void GuestService::on_guest_request(const std::string& peer, const common::Frame
     return;
   }
   if (req.token().size() != common::kSessionTokenBytes) {
-    refuse(peer, req.id(), EINVAL, "bad session token");
+    links_.send(peer, MsgType::kGuestReply, refusal(peer, req.id(), EINVAL, "bad session token"));
     return;
   }
   asio::co_spawn(io_, start_guest(peer, std::move(req)), asio::detached);
 }
 
 asio::awaitable<void> GuestService::start_guest(std::string peer, wire::GuestRequest req) {
+  wire::GuestReply r = co_await launch_guest(peer, std::move(req));
+  links_.send(peer, MsgType::kGuestReply, r);
+}
+
+asio::awaitable<wire::GuestReply> GuestService::launch_guest(std::string peer,
+                                                             wire::GuestRequest req) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    refuse(peer, req.id(), errno, fmt::format("socketpair: {}", std::strerror(errno)));
-    co_return;
+    co_return refusal(peer, req.id(), errno, fmt::format("socketpair: {}", std::strerror(errno)));
   }
   const std::string bin = guest_binary_.string();
   // The supervisor logs at our level (to our stderr: the daemon's log).
@@ -154,8 +178,7 @@ asio::awaitable<void> GuestService::start_guest(std::string peer, wire::GuestReq
     const int e = errno;
     ::close(sv[0]);
     ::close(sv[1]);
-    refuse(peer, req.id(), e, fmt::format("fork: {}", std::strerror(e)));
-    co_return;
+    co_return refusal(peer, req.id(), e, fmt::format("fork: {}", std::strerror(e)));
   }
   if (mid == 0) {
     // Forked twice: the supervisor is nobody's child here, and outlives us.
@@ -185,8 +208,7 @@ asio::awaitable<void> GuestService::start_guest(std::string peer, wire::GuestReq
   sock.assign(asio::local::stream_protocol(), sv[0], ec);
   if (ec) {
     ::close(sv[0]);
-    refuse(peer, req.id(), EIO, "cannot talk to the guest supervisor");
-    co_return;
+    co_return refusal(peer, req.id(), EIO, "cannot talk to the guest supervisor");
   }
   wire::GuestSpec spec;
   spec.set_token(req.token());
@@ -195,6 +217,7 @@ asio::awaitable<void> GuestService::start_guest(std::string peer, wire::GuestReq
   spec.set_home_pid(req.pid());
   spec.set_guest_uid(tuning::kGuestUid);
   spec.set_guest_gid(tuning::kGuestGid);
+  spec.set_restore(req.restore());
   wire::GuestReady ready;
   std::string failure;
   try {
@@ -212,17 +235,16 @@ asio::awaitable<void> GuestService::start_guest(std::string peer, wire::GuestReq
     failure = ready.error();
   }
   if (!failure.empty()) {
-    refuse(peer, req.id(), EAGAIN, failure);
-    co_return;
+    co_return refusal(peer, req.id(), EAGAIN, failure);
   }
   ++counters_.started;
-  MOS_LOG_INFO("guest: body of {} pid {} (uid {}) starts here, supervisor on port {}", peer,
-               req.pid(), req.uid(), ready.port());
+  MOS_LOG_INFO("guest: body of {} pid {} (uid {}) {} here, supervisor on port {}", peer,
+               req.pid(), req.uid(), req.restore() ? "migrates" : "starts", ready.port());
   wire::GuestReply r;
   r.set_id(req.id());
   r.set_address(config_.self().address);
   r.set_port(ready.port());
-  links_.send(peer, MsgType::kGuestReply, r);
+  co_return r;
 }
 
 }  // namespace mos::remote

@@ -424,7 +424,8 @@ std::expected<void, std::string> resume_frozen(Tracee& t, const user_regs_struct
 }
 
 std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& image,
-                                         common::FramedChannel& in, const Tracee::Pump& pump) {
+                                         common::FramedChannel& in, const Tracee::Pump& pump,
+                                         const std::vector<int>& close_fds) {
   MOS_TRY(mine, read_maps(t.pid()));
   const MapArea* my_vdso = find_named(*mine, "[vdso]");
   if (my_vdso == nullptr) {
@@ -432,6 +433,9 @@ std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& im
   }
   if (auto r = t.use_vdso(my_vdso->start, my_vdso->end); !r) {
     return std::unexpected(r.error());
+  }
+  for (int fd : close_fds) {
+    MOS_TRY(r, call(t, SYS_close, {static_cast<std::uint64_t>(fd)}, pump, "close"));
   }
   MOS_TRY(my_xs, t.xstate());
   const std::uint64_t have = xstate_features(*my_xs);

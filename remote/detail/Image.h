@@ -59,8 +59,11 @@ std::expected<void, std::string> resume_frozen(Tracee& t, const user_regs_struct
 
 // The restore, up to (not including) letting it run. `in` brings the pages
 // and then kMigrateEnd. On error the tracee is useless: kill it.
+// `close_fds`: fds of the new process to close first (what it kept of its
+// starting, such as a copy of its seccomp listener).
 std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& image,
-                                         common::FramedChannel& in, const Tracee::Pump& pump);
+                                         common::FramedChannel& in, const Tracee::Pump& pump,
+                                         const std::vector<int>& close_fds = {});
 
 // XCR0 of an XSAVE area as ptrace gives it (the kernel's software bytes).
 std::uint64_t xstate_features(const std::string& xstate);

@@ -223,34 +223,13 @@ void enter_guest_sandbox(const BodySpec::Guest& g) {
   // From here every non-local syscall waits for the supervisor. The first
   // is this close: the supervisor takes the listener while we block in it.
   ::close(listener);
+  if (spec.restore_stub) {
+    for (;;) {
+      ::pause();
+    }
+  }
   ::execve(spec.path.empty() ? argv[0] : spec.path.c_str(), argv.data(), envp.data());
   ::_exit(127);
-}
-
-// Finds the body's listener fd number: the one whose link names the seccomp
-// notification inode.
-int find_listener_fd(pid_t pid) {
-  std::string dir = fmt::format("/proc/{}/fd", pid);
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) {
-    return -1;
-  }
-  int found = -1;
-  while (dirent* e = ::readdir(d)) {
-    char target[64];
-    std::string link = dir + "/" + e->d_name;
-    ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
-    if (n <= 0) {
-      continue;
-    }
-    target[n] = '\0';
-    if (std::strcmp(target, "anon_inode:seccomp notify") == 0) {
-      found = std::atoi(e->d_name);
-      break;
-    }
-  }
-  ::closedir(d);
-  return found;
 }
 
 // The namespace's init: reaps, reports, and sets ns_last_pid on request
@@ -316,6 +295,32 @@ int find_listener_fd(pid_t pid) {
 }
 
 }  // namespace
+
+// Finds the body's listener fd number: the one whose link names the seccomp
+// notification inode.
+int find_listener_fd(pid_t pid) {
+  std::string dir = fmt::format("/proc/{}/fd", pid);
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    return -1;
+  }
+  int found = -1;
+  while (dirent* e = ::readdir(d)) {
+    char target[64];
+    std::string link = dir + "/" + e->d_name;
+    ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    if (n <= 0) {
+      continue;
+    }
+    target[n] = '\0';
+    if (std::strcmp(target, "anon_inode:seccomp notify") == 0) {
+      found = std::atoi(e->d_name);
+      break;
+    }
+  }
+  ::closedir(d);
+  return found;
+}
 
 pid_t innermost_pid(pid_t host_pid) {
   const std::string text =

@@ -488,6 +488,15 @@ bool Supervisor::serve_link_frame(Member& m, const common::Frame& f) {
     complete_forward(m, reply);
     return true;
   }
+  if (f.type == common::to_wire(MsgType::kMigrate)) {
+    wire::Migrate req;
+    if (!common::parse_payload(f, req)) {
+      m.link_gone = true;
+      return false;
+    }
+    migrate_out(m, req);
+    return true;
+  }
   if (f.type == common::to_wire(MsgType::kSignalBody)) {
     wire::SignalBody sb;
     if (common::parse_payload(f, sb) && sb.signo() > 0 && sb.signo() < 65) {
@@ -616,32 +625,52 @@ int Supervisor::run() {
       return fail(fmt::format("cannot open the deputy: {}", std::strerror(errno)));
     }
   }
-  auto ns = BodyNamespace::create(&opts_.body);
-  if (!ns) {
-    return fail(ns.error());
+  if (opts_.restore) {
+    if (!guest() || !start_restored(first)) {
+      return -1;
+    }
+    opts_.restore.reset();  // the image and the source's link are done with
+    members_.emplace(first.host_pid, std::move(first));
+  } else {
+    auto ns = BodyNamespace::create(&opts_.body);
+    if (!ns) {
+      return fail(ns.error());
+    }
+    ns_ = std::move(*ns);
+    if (auto r = ns_->set_next_pid(opts_.deputy_pid); !r) {
+      MOS_LOG_WARN("supervisor: the body will not get PID {}: {}", opts_.deputy_pid, r.error());
+    }
+    // Without privileges the namespace's init forks the first body.
+    first.our_child = !ns_->via_init();
+    auto body = spawn_body(opts_.body, &*ns_);
+    if (!body) {
+      return fail(body.error());
+    }
+    listener_ = std::move(body->listener);
+    first.host_pid = body->pid;
+    first.same_pid = innermost_pid(body->pid) == first.program_pid;
+    first.process_host_pid = body->pid;
+    first.pidfd = std::move(body->pidfd);
+    wire::BodyStarted started;
+    started.set_pid(body->pid);
+    (void)first.link->send(MsgType::kBodyStarted, started);
+    members_.emplace(first.host_pid, std::move(first));
   }
-  ns_ = std::move(*ns);
-  if (auto r = ns_->set_next_pid(opts_.deputy_pid); !r) {
-    MOS_LOG_WARN("supervisor: the body will not get PID {}: {}", opts_.deputy_pid, r.error());
-  }
-  // Without privileges the namespace's init forks the first body.
-  first.our_child = !ns_->via_init();
-  auto body = spawn_body(opts_.body, &*ns_);
-  if (!body) {
-    return fail(body.error());
-  }
-  listener_ = std::move(body->listener);
-  first.host_pid = body->pid;
-  first.same_pid = innermost_pid(body->pid) == first.program_pid;
-  first.process_host_pid = body->pid;
-  first.pidfd = std::move(body->pidfd);
-  wire::BodyStarted started;
-  started.set_pid(body->pid);
-  (void)first.link->send(MsgType::kBodyStarted, started);
-  members_.emplace(first.host_pid, std::move(first));
-
   bool stops_pending = false;
   while (!members_.empty()) {
+    // Calls that came while a body was being frozen or restored.
+    while (!deferred_.empty()) {
+      const seccomp_notif n = deferred_.front();
+      deferred_.pop_front();
+      if (Member* m = find_member(static_cast<pid_t>(n.pid))) {
+        if (Answer a = handle(*m, n); a.value != kAnswered || a.cont) {
+          respond(n, a);
+        }
+      } else {
+        respond(n, {false, -ENOSYS});
+      }
+    }
+    report_usage();
     std::vector<pollfd> fds;
     std::vector<Member*> owners;
     fds.push_back({listener_.get(), POLLIN, 0});

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <deque>
 #include <climits>
 #include <cstdint>
 #include <functional>
@@ -33,6 +34,8 @@
 #include "remote/Supervisor.h"
 #include "remote/SyscallTable.h"
 #include "remote/detail/FileCache.h"
+#include "remote/detail/Tracee.h"
+#include "common/migrate.pb.h"
 
 namespace mos::remote::detail {
 
@@ -123,6 +126,12 @@ class Supervisor {
     return [this, &m](const common::Frame& f) { serve_link_frame(m, f); };
   }
   void report_stop(Member& m, int sig);
+  // Live migration (SupervisorMigrate.cc).
+  void migrate_out(Member& m, const wire::Migrate& req);
+  bool start_restored(Member& first);
+  Tracee::Pump pump_for(pid_t pid, Member* frozen);
+  void take_notification(pid_t pid, bool freezing);
+  void report_usage();
   bool check_stops();
   bool guest() const { return opts_.guest.has_value(); }
   void complete_forward(Member& m, const wire::SyscallReply& reply);
@@ -149,6 +158,10 @@ class Supervisor {
   SupervisorStats stats_;
   std::optional<detail::FileCache> files_;  // a guest's
   std::uint64_t next_request_ = 1;
+  // Notifications of other bodies taken while one was being frozen or
+  // restored: served first by the loop.
+  std::deque<seccomp_notif> deferred_;
+  std::chrono::steady_clock::time_point last_usage_{};
   int first_status_ = 0;
 };
 

@@ -1,0 +1,65 @@
+#pragma once
+// The deputy's control socket: where `migrate` and `mosps` reach a program
+// (programs_dir()/PID, a Unix socket; only the program's owner and root are
+// answered). A thread of the deputy serves it, so a program blocked in a
+// long forwarded call still answers; a migration request is handed to the
+// deputy's main thread, which alone talks to the supervisor:
+//
+//   control thread                         main thread
+//   asks the local mosixd for a guest  ->
+//   supervisor at the target (address,     
+//   port, token); posts the request,
+//   wakes the main thread (wake_fd) and,   takes it (take()), sends Migrate
+//   should it be blocked in a forwarded    (before the reply of a call it
+//   call, interrupts that call (a kick     was in), queues signals (exile),
+//   signal, see is_kick)                   re-dials the body, reports finish()
+//
+// One process-wide instance (the deputy is one per process); a child deputy
+// starts its own after fork (reset_after_fork, start).
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/migrate.pb.h"
+
+namespace mos::home::detail {
+
+struct MigrateOrder {
+  std::string node;  // where to
+  std::string address;
+  std::uint16_t port = 0;
+  std::string token;
+};
+
+// The socket, made before it is known which process owns it (a child
+// deputy's is made by its parent before the fork); -1 if it cannot be.
+int control_socket();
+// Binds `fd` at programs_dir()/getpid() and starts the serving thread.
+// Failures are logged: the program runs on, without migrate or mosps.
+void control_start(int fd, std::string where, bool remote);
+// In a child deputy, right after fork: forget the parent's state (its
+// thread is not ours) and close its socket.
+void control_reset_after_fork(int parent_fd);
+// Removes our socket (at exit).
+void control_stop();
+
+// Main thread.
+int control_wake_fd();  // readable when an order waits
+std::optional<MigrateOrder> control_take();
+void control_finish(const wire::MigrateReply& reply);
+// What mosps shows.
+void control_set_where(const std::string& node, bool remote);
+void control_usage(const wire::BodyUsage& u);
+void control_count_syscall();
+// Queues a migration as if `migrate PID node --async` had asked (mosrun -M).
+void control_request(const std::string& node);
+
+// The kick that interrupts the main thread's forwarded call for a
+// migration: not a signal of the program's, never passed on.
+bool is_kick(int sig, const siginfo_t* info);
+
+}  // namespace mos::home::detail

@@ -1,0 +1,369 @@
+// Live migration in the supervisor: a body of this tree leaves
+// (migrate_out, on the deputy's Migrate), or a tree starts with a body that
+// arrives (start_restored). See docs/migration.md for the whole exchange;
+// the image itself is remote/detail/Image.h.
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "common/FrameIo.h"
+#include "common/Log.h"
+#include "common/SessionLink.h"
+#include "remote/detail/Image.h"
+#include "remote/detail/SupervisorImpl.h"
+
+namespace mos::remote::detail {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::uint64_t micros_since(Clock::time_point t) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count());
+}
+
+// How long the source waits for the target's restore, and for the
+// deputy's word after it (its own dial and resume take at most ~15 s).
+constexpr auto kRestoreTimeout = std::chrono::seconds(60);
+constexpr auto kCommitTimeout = std::chrono::seconds(30);
+// How long a restored body waits for its deputy to dial.
+constexpr auto kDeputyTimeout = std::chrono::seconds(30);
+
+}  // namespace
+
+// One notification: the frozen body's are answered here (while freezing:
+// -ERESTARTSYS, the interrupt's trap being pending, so its kernel restarts
+// the call once it runs again, there; an injected call: run it), the
+// others wait in deferred_ for the loop.
+void Supervisor::take_notification(pid_t pid, bool freezing) {
+  seccomp_notif n{};
+  if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &n) != 0) {
+    return;
+  }
+  if (static_cast<pid_t>(n.pid) != pid) {
+    deferred_.push_back(n);
+    return;
+  }
+  if (freezing) {
+    respond(n, {false, -kErestartSys});
+  } else {
+    respond(n, {true, 0});
+  }
+}
+
+// While `pid` is frozen or being restored: its notifications are answered,
+// and (frozen at its deputy's request) the replies and signals still coming
+// on its link are applied, so the freeze completes what was under way.
+Tracee::Pump Supervisor::pump_for(pid_t pid, Member* frozen) {
+  return [this, pid, frozen](int ms) {
+    const bool freezing = frozen != nullptr;
+    auto serve = [&](const common::Frame& f) {
+      if (f.type == common::to_wire(MsgType::kSyscallReply) ||
+          f.type == common::to_wire(MsgType::kSignalBody)) {
+        serve_link_frame(*frozen, f);
+      } else {
+        MOS_LOG_WARN("supervisor: message {} from the deputy while its body is frozen", f.type);
+      }
+    };
+    if (freezing && !frozen->link_gone) {
+      common::Frame f;
+      while (frozen->link->buffered(f) == common::FrameStatus::kOk) {
+        serve(f);
+      }
+    }
+    pollfd fds[2] = {{listener_.get(), POLLIN, 0},
+                     {freezing && !frozen->link_gone ? frozen->link->fd() : -1, POLLIN, 0}};
+    if (::poll(fds, 2, ms) <= 0) {
+      return;
+    }
+    if (fds[0].revents & POLLIN) {
+      take_notification(pid, freezing);
+    }
+    if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+      auto f = frozen->link->receive();
+      if (!f) {
+        frozen->link_gone = true;
+      } else {
+        serve(*f);
+      }
+    }
+  };
+}
+
+void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
+  const auto t0 = Clock::now();
+  wire::MigrateDone done;
+  auto refuse = [&](const std::string& why) {
+    MOS_LOG_DEBUG("supervisor: {} stays here: {}", m.program_pid, why);
+    done.set_error(why);
+    if (!m.link_gone) {
+      (void)m.link->send(MsgType::kMigrateDone, done);
+    }
+  };
+  if (m.exited || m.is_thread) {
+    refuse(m.exited ? "the program has exited" : "a thread cannot move alone");
+    return;
+  }
+  // Frozen first in every case: the deputy may already have answered a
+  // call -ERESTARTSYS for the move, which only a stopped body may get.
+  auto t = Tracee::seize(m.host_pid);
+  if (!t) {
+    refuse(t.error());
+    return;
+  }
+  const Tracee::Pump freeze = pump_for(m.host_pid, &m);
+  const Tracee::Pump inject = pump_for(m.host_pid, nullptr);
+  if (auto r = t->interrupt(std::chrono::seconds(5), freeze); !r) {
+    t->detach();
+    refuse(fmt::format("cannot freeze the body: {}", r.error()));
+    return;
+  }
+  auto regs = t->regs();
+  if (!regs) {
+    t->detach();
+    refuse(regs.error());
+    return;
+  }
+  auto give_up = [&](const std::string& why) {
+    if (auto r = resume_frozen(*t, *regs, inject); !r) {
+      MOS_LOG_ERROR("supervisor: cannot resume {} after a failed move: {}", m.program_pid,
+                    r.error());
+      kill_body(m);
+    }
+    refuse(why);
+  };
+  for (const auto& [pid, other] : members_) {
+    if (other.is_thread && other.process_host_pid == m.host_pid && !other.exited) {
+      give_up("the program has threads (only single-threaded programs move)");
+      return;
+    }
+  }
+  if (m.exec_pending || !m.bootstrapped) {
+    done.set_retry(true);
+    give_up("the program is still starting (in its exec)");
+    return;
+  }
+  auto image = dump_state(*t, inject);
+  if (!image) {
+    give_up(image.error());
+    return;
+  }
+  image->set_program_pid(m.program_pid);
+  for (int res = 0; res < RLIM_NLIMITS; ++res) {
+    rlimit rl{};
+    if (::prlimit(m.host_pid, static_cast<__rlimit_resource>(res), nullptr, &rl) == 0) {
+      auto* l = image->add_rlimits();
+      l->set_resource(res);
+      l->set_cur(rl.rlim_cur);
+      l->set_max(rl.rlim_max);
+    }
+  }
+  auto fd = common::dial_session(req.address(), static_cast<std::uint16_t>(req.port()),
+                                 std::chrono::seconds(5));
+  if (!fd) {
+    give_up(fmt::format("cannot reach {}: {}", req.node(), fd.error()));
+    return;
+  }
+  common::FramedChannel out{std::move(*fd)};
+  if (auto r = common::prove_session(out, req.token(), m.program_pid, true); !r) {
+    give_up(fmt::format("{} refused the session: {}", req.node(), r.error()));
+    return;
+  }
+  if (auto r = out.send(MsgType::kMigrateImage, *image); !r) {
+    give_up(fmt::format("sending the image to {}: {}", req.node(), r.error()));
+    return;
+  }
+  auto pages = send_pages(*t, *image, out);
+  if (!pages) {
+    give_up(fmt::format("sending the pages to {}: {}", req.node(), pages.error()));
+    return;
+  }
+  const std::uint64_t dump_us = micros_since(t0);
+  auto f = out.receive_for(kRestoreTimeout);
+  wire::MigrateRestored restored;
+  if (!f || f->type != common::to_wire(MsgType::kMigrateRestored) ||
+      !common::parse_payload(*f, restored)) {
+    give_up(fmt::format("{} did not restore the body ({})", req.node(),
+                        f ? "wrong answer" : f.error()));
+    return;
+  }
+  if (!restored.error().empty()) {
+    give_up(fmt::format("{} could not restore the body: {}", req.node(), restored.error()));
+    return;
+  }
+  // The body waits at the target; ours stays frozen until the deputy says
+  // which one runs.
+  done.set_bytes(pages->sent + pages->holes);
+  done.set_image_bytes(pages->sent);
+  done.set_dump_us(dump_us);
+  if (m.link_gone || !m.link->send(MsgType::kMigrateDone, done)) {
+    MOS_LOG_WARN("supervisor: the deputy of {} is gone during its move", m.program_pid);
+    t->kill();
+    m.exited = true;
+    return;
+  }
+  bool resume_here = false;
+  for (;;) {
+    auto c = m.link->receive_for(kCommitTimeout);
+    if (!c) {
+      // No deputy: no program (and the target's copy goes with it).
+      MOS_LOG_WARN("supervisor: no word from the deputy of {} after its move: {}", m.program_pid,
+                   c.error());
+      break;
+    }
+    wire::MigrateCommit commit;
+    if (c->type == common::to_wire(MsgType::kMigrateCommit) && common::parse_payload(*c, commit)) {
+      resume_here = commit.resume_here();
+      break;
+    }
+    MOS_LOG_WARN("supervisor: message {} from the deputy while waiting for its commit", c->type);
+  }
+  if (resume_here) {
+    MOS_LOG_INFO("supervisor: {} resumes here (the target failed)", m.program_pid);
+    if (auto r = resume_frozen(*t, *regs, inject); !r) {
+      kill_body(m);
+    }
+    return;
+  }
+  // Gone from here: no exit to report, the deputy has a new link.
+  m.exited = true;
+  t->kill();
+  m.link_gone = true;
+  m.link.reset();
+  m.pidfd.reset();
+  MOS_LOG_DEBUG("supervisor: {} moved to {} ({} bytes, {} of them pages sent)", m.program_pid,
+               req.node(), done.bytes(), done.image_bytes());
+}
+
+bool Supervisor::start_restored(Member& first) {
+  RestoreSource& rs = *opts_.restore;
+  const wire::MigrateImage& img = rs.image;
+  const auto t0 = Clock::now();
+  auto answer = [&](const std::string& error) {
+    wire::MigrateRestored r;
+    r.set_error(error);
+    r.set_restore_us(micros_since(t0));
+    (void)rs.source->send(MsgType::kMigrateRestored, r);
+    if (!error.empty()) {
+      MOS_LOG_ERROR("supervisor: cannot restore {}: {}", img.program_pid(), error);
+    }
+    return error.empty();
+  };
+  auto ns = BodyNamespace::create(&opts_.body);
+  if (!ns) {
+    return answer(ns.error());
+  }
+  ns_ = std::move(*ns);
+  if (auto r = ns_->set_next_pid(img.program_pid()); !r) {
+    MOS_LOG_WARN("supervisor: the body will not get PID {}: {}", img.program_pid(), r.error());
+  }
+  BodySpec spec = opts_.body;
+  spec.restore_stub = true;
+  spec.argv = {"mos-restore"};
+  spec.path = "/";
+  if (spec.guest) {
+    spec.guest->rlimits.clear();
+    for (const auto& l : img.rlimits()) {
+      spec.guest->rlimits.push_back({l.resource(), l.cur(), l.max()});
+    }
+  }
+  auto body = spawn_body(spec, &*ns_);
+  if (!body) {
+    return answer(body.error());
+  }
+  listener_ = std::move(body->listener);
+  auto t = Tracee::seize(body->pid);
+  if (!t) {
+    ::syscall(SYS_pidfd_send_signal, body->pidfd.get(), SIGKILL, nullptr, 0);
+    return answer(t.error());
+  }
+  const Tracee::Pump pump = pump_for(body->pid, nullptr);
+  auto stopped = t->interrupt(std::chrono::seconds(5), pump);
+  std::vector<int> stray;
+  if (const int fd = find_listener_fd(body->pid); fd >= 0) {
+    stray.push_back(fd);  // stopped before it closed its copy
+  }
+  auto r = stopped ? restore(*t, img, *rs.source, pump, stray) : std::unexpected(stopped.error());
+  if (!r) {
+    t->kill();
+    return answer(r.error());
+  }
+  if (!answer("")) {
+    t->kill();
+    return false;
+  }
+  auto dep = common::accept_deputy(opts_.guest->listener.get(), opts_.guest->token, kDeputyTimeout);
+  if (!dep || !dep->hello.first() || dep->hello.pid() != img.program_pid()) {
+    MOS_LOG_ERROR("supervisor: the deputy of {} never came to resume it: {}", img.program_pid(),
+                  dep ? "not its deputy" : dep.error());
+    t->kill();
+    return false;
+  }
+  auto f = dep->link->receive_for(common::tuning::kSessionHandshake);
+  wire::BodyResume resume;
+  if (!f || f->type != common::to_wire(MsgType::kBodyResume) ||
+      !common::parse_payload(*f, resume)) {
+    MOS_LOG_ERROR("supervisor: the deputy of {} sent no resume", img.program_pid());
+    t->kill();
+    return false;
+  }
+  first.link = std::move(dep->link);
+  first.hidden.assign(resume.hidden().begin(), resume.hidden().end());
+  first.program_pid = img.program_pid();
+  first.process_pid = img.program_pid();
+  first.host_pid = body->pid;
+  first.process_host_pid = body->pid;
+  first.pidfd = std::move(body->pidfd);
+  first.our_child = !ns_->via_init();
+  first.bootstrapped = true;
+  first.same_pid = innermost_pid(body->pid) == first.program_pid;
+  t->detach();
+  (void)first.link->send(MsgType::kBodyResumed, wire::BodyResumed{});
+  MOS_LOG_INFO("supervisor: {} runs here ({} us from its image to running)", first.program_pid,
+               micros_since(t0));
+  return true;
+}
+
+// What mosps shows of each body, about once a second (the deputy keeps the
+// latest).
+void Supervisor::report_usage() {
+  const auto now = Clock::now();
+  if (now - last_usage_ < std::chrono::seconds(1)) {
+    return;
+  }
+  last_usage_ = now;
+  static const long ticks = ::sysconf(_SC_CLK_TCK);
+  static const long page = ::sysconf(_SC_PAGESIZE);
+  for (auto& [pid, m] : members_) {
+    if (m.exited || m.link_gone || m.is_thread) {
+      continue;
+    }
+    wire::BodyUsage u;
+    unsigned long long vm = 0, rss = 0;
+    const std::string statm = read_proc(fmt::format("/proc/{}/statm", m.host_pid));
+    if (std::sscanf(statm.c_str(), "%llu %llu", &vm, &rss) == 2) {
+      u.set_vm_bytes(vm * page);
+      u.set_rss_bytes(rss * page);
+    }
+    const std::string stat = read_proc(fmt::format("/proc/{}/stat", m.host_pid));
+    const auto paren = stat.rfind(')');
+    unsigned long long utime = 0, stime = 0;
+    if (paren != std::string::npos &&
+        std::sscanf(stat.c_str() + paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                    &utime, &stime) == 2) {
+      u.set_cpu_ms((utime + stime) * 1000 / ticks);
+    }
+    (void)m.link->send(MsgType::kBodyUsage, u);
+  }
+}
+
+}  // namespace mos::remote::detail
