@@ -55,8 +55,8 @@ int main(int argc, char** argv) {
       continue;
     }
     std::printf("%7d %-10s %-9s %8.1fM %8.1fs %9.0f %4u %s\n", s.pid(), s.where().c_str(),
-                s.state().c_str(), s.rss_bytes() / 1048576.0, s.cpu_ms() / 1000.0,
-                s.syscall_rate(), s.migrations(), s.command().c_str());
+                s.state().c_str(), s.rss_bytes() / 1048576.0, s.cpu_ms() / 1000.0, s.syscall_rate(),
+                s.migrations(), s.command().c_str());
   }
   return 0;
 }

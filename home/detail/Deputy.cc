@@ -1,8 +1,8 @@
 #include "home/Deputy.h"
 
 #include <dirent.h>
-#include <fmt/format.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -716,10 +716,10 @@ void Deputy::finish_migration(const wire::MigrateDone& done) {
   setup_.target = RemoteTarget{o.node, o.address, o.port, o.token};
   detail::control_set_where(o.node, true);
   flush_exiled();
-  reply.set_frozen_us(static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                            moving_since_)
-          .count()));
+  reply.set_frozen_us(
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - moving_since_)
+                                     .count()));
   reply.set_bytes(done.image_bytes());
   detail::control_finish(reply);
 }

@@ -255,8 +255,8 @@ void serve(State* st) {
                      reinterpret_cast<const sockaddr*>(&from), from_len);
     };
     common::FrameReader reader;
-    reader.feed(std::span(reinterpret_cast<const std::uint8_t*>(buf.data()),
-                          static_cast<std::size_t>(n)));
+    reader.feed(
+        std::span(reinterpret_cast<const std::uint8_t*>(buf.data()), static_cast<std::size_t>(n)));
     common::Frame f;
     if (from_len <= sizeof(sa_family_t) || reader.next(f) != common::FrameStatus::kOk) {
       continue;  // nobody to answer, or not a frame

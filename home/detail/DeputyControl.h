@@ -7,7 +7,7 @@
 //
 //   control thread                         main thread
 //   asks the local mosixd for a guest  ->
-//   supervisor at the target (address,     
+//   supervisor at the target (address,
 //   port, token); posts the request,
 //   wakes the main thread (wake_fd) and,   takes it (take()), sends Migrate
 //   should it be blocked in a forwarded    (before the reply of a call it

@@ -3,9 +3,9 @@
 #include <dirent.h>
 #include <fmt/format.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -68,8 +68,8 @@ std::expected<common::Frame, AskError> ask_program(pid_t pid, common::MsgType ty
     return std::unexpected(AskError{EIO, fmt::format("program {}: no reply", pid)});
   }
   common::FrameReader reader;
-  reader.feed(std::span(reinterpret_cast<const std::uint8_t*>(buf.data()),
-                        static_cast<std::size_t>(n)));
+  reader.feed(
+      std::span(reinterpret_cast<const std::uint8_t*>(buf.data()), static_cast<std::size_t>(n)));
   common::Frame f;
   if (reader.next(f) != common::FrameStatus::kOk) {
     return std::unexpected(AskError{EPROTO, fmt::format("program {}: malformed reply", pid)});

@@ -248,7 +248,9 @@ Supervisor::Answer Supervisor::guest_exec(Member& m, const seccomp_notif& n) {
     // exec of /proc/self/exe (a program running itself again): the image
     // is the body's own, known at home by the path it was staged from.
     std::string image = *path;
-    if (detail::body_proc_entry(*path, m.process_pid) == "exe") {
+    if (detail::body_proc_entry(*path, m.process_pid) == "exe" && !m.exe.empty()) {
+      image = m.exe;
+    } else if (detail::body_proc_entry(*path, m.process_pid) == "exe") {
       char buf[PATH_MAX];
       const std::string exe = fmt::format("/proc/{}/exe", m.host_pid);
       const ssize_t len = ::readlink(exe.c_str(), buf, sizeof buf);
@@ -268,6 +270,7 @@ Supervisor::Answer Supervisor::guest_exec(Member& m, const seccomp_notif& n) {
   m.exec_path = *path;
   m.exec_auxv = read_proc(fmt::format("/proc/{}/auxv", m.host_pid));
   m.exec_pending = true;
+  m.exe.clear();  // the new image is a staged file: its own link tells
   return {true, 0};
 }
 

@@ -84,6 +84,10 @@ struct Member {
   bool same_pid = false;      // the body's PID in its namespace is program_pid
   bool exec_pending = false;  // an exec was let through; not yet known to have worked
   std::string exec_path;
+  // The program's executable at home, for a body restored from an image
+  // (its own /proc/PID/exe names the restoring process's): exec of
+  // /proc/self/exe runs this.
+  std::string exe;
   std::string exec_auxv;  // before the exec
   // A guest's fds that have a local copy in the body (a file it mapped):
   // closed natively too when the program closes them.

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
 
 #include "common/FrameIo.h"
@@ -158,6 +159,16 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
     return;
   }
   image->set_program_pid(m.program_pid);
+  if (!m.exe.empty()) {
+    image->set_exe(m.exe);
+  } else {
+    char buf[PATH_MAX];
+    const ssize_t len =
+        ::readlink(fmt::format("/proc/{}/exe", m.host_pid).c_str(), buf, sizeof buf);
+    if (len > 0) {
+      image->set_exe(unstage(std::string(buf, static_cast<std::size_t>(len))));
+    }
+  }
   for (int res = 0; res < RLIM_NLIMITS; ++res) {
     rlimit rl{};
     if (::prlimit(m.host_pid, static_cast<__rlimit_resource>(res), nullptr, &rl) == 0) {
@@ -241,7 +252,7 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
   m.link.reset();
   m.pidfd.reset();
   MOS_LOG_DEBUG("supervisor: {} moved to {} ({} bytes, {} of them pages sent)", m.program_pid,
-               req.node(), done.bytes(), done.image_bytes());
+                req.node(), done.bytes(), done.image_bytes());
 }
 
 bool Supervisor::start_restored(Member& first) {
@@ -326,6 +337,7 @@ bool Supervisor::start_restored(Member& first) {
   first.our_child = !ns_->via_init();
   first.bootstrapped = true;
   first.same_pid = innermost_pid(body->pid) == first.program_pid;
+  first.exe = img.exe();
   t->detach();
   (void)first.link->send(MsgType::kBodyResumed, wire::BodyResumed{});
   MOS_LOG_INFO("supervisor: {} runs here ({} us from its image to running)", first.program_pid,
@@ -358,8 +370,8 @@ void Supervisor::report_usage() {
     const auto paren = stat.rfind(')');
     unsigned long long utime = 0, stime = 0;
     if (paren != std::string::npos &&
-        std::sscanf(stat.c_str() + paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                    &utime, &stime) == 2) {
+        std::sscanf(stat.c_str() + paren + 2,
+                    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) == 2) {
       u.set_cpu_ms((utime + stime) * 1000 / ticks);
     }
     (void)m.link->send(MsgType::kBodyUsage, u);

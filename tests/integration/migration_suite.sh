@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The migration suite (tests/migration) on a real 3-node cluster: every
+# program runs at home on node1 and is migrated home -> node2 -> node3 ->
+# home while it runs (tagged "mig-route: bounce": 20 moves, node2 and home
+# in turn), then checks its state and must print PASS. Nothing of a guest
+# may be left on any node afterwards.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/moscluster.bash"
+
+require_cluster_support
+require_no_cluster
+start_watchdog 1500
+arm_cleanup
+mig_bin=${MOS_MIG_BIN:-$(dirname "$MOS_BIN")/tests/migration}
+[[ -x $MOS_BIN/migrate && -d $mig_bin ]] || fail "migrate or the suite's programs are not built"
+
+log "up --nodes 3"
+"$MOSCLUSTER" up --nodes 3 >/dev/null || fail "moscluster up failed"
+out=$(mktemp -d /tmp/mos-migration.XXXXXX)
+trap 'rm -rf -- "$out"; cleanup' EXIT
+passed=() failed=()
+only=${MOS_MIG_ONLY:-}
+for src in "$MOS_SRC"/tests/migration/*.c; do
+  name=$(basename "$src" .c)
+  [[ -z $only || " $only " == *" $name "* ]] || continue
+  route=(node2 node3 home)
+  if grep -q '^// mig-route: bounce' "$src"; then
+    route=()
+    for _ in $(seq 10); do route+=(node2 home); done
+  fi
+  if "$MOSCLUSTER" exec node1 -- env MOS_BIN="$MOS_BIN" \
+    bash "$MOS_SRC/tests/migration/run_one.sh" "$src" "$mig_bin/$name" "${route[@]}" \
+    >"$out/$name" 2>&1; then
+    passed+=("$name")
+    frozen=$({ grep -o 'frozen [0-9.]* ms' "$out/$name" || true; } | awk '{s+=$2; n++} END {if (n) printf "%d moves, %.1f ms frozen on average", n, s/n}')
+    log "$name: PASS ($frozen)"
+  else
+    failed+=("$name")
+    sed "s/^/  $name| /" "$out/$name" >&2
+  fi
+done
+assert_no_guests node1 node2 node3
+log "passed ${#passed[@]}"
+((${#failed[@]} == 0)) || fail "${#failed[@]} failed: ${failed[*]}"
