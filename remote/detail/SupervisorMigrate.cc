@@ -37,7 +37,7 @@ std::uint64_t micros_since(Clock::time_point t) {
 constexpr auto kRestoreTimeout = std::chrono::seconds(60);
 constexpr auto kCommitTimeout = std::chrono::seconds(30);
 // How long a restored body waits for its deputy to dial.
-constexpr auto kDeputyTimeout = std::chrono::seconds(30);
+constexpr auto kDeputyTimeout = std::chrono::seconds(10);
 
 }  // namespace
 

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Migration errors and failures: bad requests get clear errors and exit
+# codes; a target supervisor killed while the pages arrive, a target node
+# whose daemon is gone, a source supervisor or a deputy killed mid-move:
+# the program either runs on where it was (and finishes correctly) or is
+# killed cleanly, never hangs, and nothing is left on any node.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/moscluster.bash"
+
+require_cluster_support
+require_no_cluster
+start_watchdog 900
+arm_cleanup
+mig_bin=${MOS_MIG_BIN:-$(dirname "$MOS_BIN")/tests/migration}
+[[ -x $MOS_BIN/migrate && -x $mig_bin/mem_pattern_256m ]] || fail "migrate or the suite is not built"
+
+log "up --nodes 3"
+"$MOSCLUSTER" up --nodes 3 >/dev/null || fail "moscluster up failed"
+work=$(mktemp -d /var/tmp/mos-faults.XXXXXX)
+trap 'rm -rf -- "$work"; cleanup' EXIT
+
+# The scenarios run inside node1 (the home), one bash script each.
+in_home() { "$MOSCLUSTER" exec node1 -- env MOS_BIN="$MOS_BIN" W="$work" PROG="$mig_bin/mem_pattern_256m" bash -c "$1"; }
+prelude='set -u
+start() { mkfifo "$W/in.$1"; exec 9<>"$W/in.$1"; "$MOS_BIN/mosrun" -h "$PROG" <"$W/in.$1" >"$W/out.$1" 2>"$W/err.$1" & P=$!;
+  for _ in $(seq 200); do grep -q READY "$W/out.$1" && return 0; sleep 0.05; done; echo "no READY"; exit 1; }
+finish() { echo go >&9; wait $P; rc=$?; grep -q PASS "$W/out.$1" || { echo "program did not pass (exit $rc): $(cat "$W/out.$1" "$W/err.$1")"; exit 1; }; }
+expect_rc() { local want=$1; shift; local rc=0; "$@" >"$W/mig.out" 2>&1 || rc=$?; [[ $rc == "$want" ]] || { echo "$* exited $rc, not $want: $(cat "$W/mig.out")"; exit 1; }; cat "$W/mig.out"; }
+'
+
+log "bad requests"
+in_home "$prelude"'
+start bad
+expect_rc 4 "$MOS_BIN/migrate" $P nosuchnode
+expect_rc 2 "$MOS_BIN/migrate" $P
+expect_rc 2 "$MOS_BIN/migrate" notapid node2
+expect_rc 3 "$MOS_BIN/migrate" 999999 node2
+expect_rc 13 setpriv --reuid=65534 --regid=65534 --clear-groups "$MOS_BIN/migrate" $P node2
+expect_rc 1 "$MOS_BIN/migrate" $P home
+"$MOS_BIN/mosps" | grep -q "^ *$P .*home" || { echo "mosps does not show $P at home"; exit 1; }
+finish bad' || fail "bad requests"
+
+log "the target supervisor killed while the pages arrive: the program runs on at home"
+in_home "$prelude"'
+start tk
+"$MOS_BIN/migrate" $P node2 >"$W/mig.tk" 2>&1 && { echo "migrate says it moved: $(cat "$W/mig.tk")"; exit 1; }
+echo "migrate: $(cat "$W/mig.tk")"
+"$MOS_BIN/migrate" $P node3 || { echo "a second move failed"; exit 1; }
+finish tk' &
+scenario=$!
+killed=0
+for _ in $(seq 2000); do
+  if g=$("$MOSCLUSTER" exec node2 -- pgrep -x mos-guest 2>/dev/null); then
+    sleep 0.05
+    "$MOSCLUSTER" exec node2 -- kill -9 $g && killed=1
+    break
+  fi
+  sleep 0.005
+done
+((killed)) || fail "never saw the guest supervisor on node2"
+wait $scenario || fail "target killed"
+
+log "the source supervisor killed mid-move: the program is killed cleanly"
+in_home "$prelude"'
+start sk
+"$MOS_BIN/migrate" $P node2 >"$W/mig.sk" 2>&1 & M=$!
+for _ in $(seq 400); do pgrep -f "mos-guest" >/dev/null 2>&1; s=$(pgrep -x mos-supervisor) && break; sleep 0.005; done
+sleep 0.05; kill -9 $s
+rc=0; wait $M || rc=$?
+wait $P; prc=$?
+[[ $prc == 137 ]] || { echo "program exit $prc, not killed by SIGKILL"; exit 1; }
+echo "migrate exit $rc, program killed by SIGKILL"' || fail "source killed"
+
+log "the deputy killed mid-move: nothing is left"
+in_home "$prelude"'
+start dk
+"$MOS_BIN/migrate" $P node3 >"$W/mig.dk" 2>&1 & M=$!
+sleep 0.1; kill -9 $P
+wait $M; wait $P 2>/dev/null; true' || fail "deputy killed"
+
+log "a target node without its daemon"
+"$MOSCLUSTER" exec node3 -- pkill -x mosixd || fail "cannot stop node3's daemon"
+in_home "$prelude"'
+start down
+for _ in $(seq 100); do rc=0; "$MOS_BIN/migrate" $P node3 >"$W/mig.down" 2>&1 || rc=$?; [[ $rc == 5 ]] && break; sleep 0.2; done
+[[ $rc == 5 ]] || { echo "migrate to a node without its daemon exited $rc: $(cat "$W/mig.down")"; exit 1; }
+echo "$(cat "$W/mig.down")"
+finish down' || fail "target down"
+assert_no_guests node1 node2 node3
+log "all failure scenarios behaved"
