@@ -20,6 +20,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -101,31 +102,26 @@ int main() {
   report(ctl, "", port);
   ctl = common::FramedChannel(common::UniqueFd());
 
-  auto dep = common::accept_deputy(listener->get(), spec.token(), kDeputyDialTimeout);
-  if (!dep || !dep->hello.first()) {
-    MOS_LOG_ERROR("the {} never came: {}", spec.restore() ? "migrating body" : "deputy",
-                  dep ? "not the first deputy" : dep.error());
-    return 1;
-  }
   remote::SupervisorOptions so;
   remote::BodySpec::Guest g;
   g.root = kStagingDir;
   g.uid = spec.guest_uid();
   g.gid = spec.guest_gid();
   so.body.keep_fds.clear();
-  if (spec.restore()) {
-    // A migration: the source supervisor dialled; its image comes first.
-    auto mf = dep->link->receive_for(std::chrono::seconds(10));
-    remote::RestoreSource rs;
-    if (!mf || mf->type != common::to_wire(MsgType::kMigrateImage) ||
-        !common::parse_payload(*mf, rs.image) || rs.image.program_pid() <= 0) {
-      MOS_LOG_ERROR("the source sent no image");
+  std::optional<common::AcceptedDeputy> dep;
+  if (!spec.restore()) {
+    auto d = common::accept_deputy(listener->get(), spec.token(), kDeputyDialTimeout);
+    if (!d || !d->hello.first()) {
+      MOS_LOG_ERROR("the deputy never came: {}", d ? "not the first deputy" : d.error());
       return 1;
     }
-    common::set_log_tag(fmt::format("mosguest[{}:{}]", spec.home(), rs.image.program_pid()));
-    so.deputy_pid = rs.image.program_pid();
-    rs.source = std::move(dep->link);
-    so.restore = std::move(rs);
+    dep = std::move(*d);
+  }
+  if (spec.restore()) {
+    // A migration: the supervisor makes the process first, then takes the
+    // source's connection and image (remote/Supervisor.h, RestoreSource).
+    so.deputy_pid = static_cast<pid_t>(spec.home_pid());
+    so.restore.emplace();
   } else {
     auto sf = dep->link->receive_for(common::tuning::kSessionHandshake);
     wire::BodyStart start;

@@ -238,8 +238,8 @@ asio::awaitable<wire::GuestReply> GuestService::launch_guest(std::string peer,
     co_return refusal(peer, req.id(), EAGAIN, failure);
   }
   ++counters_.started;
-  MOS_LOG_INFO("guest: body of {} pid {} (uid {}) {} here, supervisor on port {}", peer,
-               req.pid(), req.uid(), req.restore() ? "migrates" : "starts", ready.port());
+  MOS_LOG_INFO("guest: body of {} pid {} (uid {}) {} here, supervisor on port {}", peer, req.pid(),
+               req.uid(), req.restore() ? "migrates" : "starts", ready.port());
   wire::GuestReply r;
   r.set_id(req.id());
   r.set_address(config_.self().address);

@@ -426,6 +426,13 @@ std::expected<void, std::string> resume_frozen(Tracee& t, const user_regs_struct
 std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& image,
                                          common::FramedChannel& in, const Tracee::Pump& pump,
                                          const std::vector<int>& close_fds) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto phase = [&](const char* what) {
+    MOS_LOG_DEBUG(
+        "restore {}: {} at {} us", t.pid(), what,
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+  };
   MOS_TRY(mine, read_maps(t.pid()));
   const MapArea* my_vdso = find_named(*mine, "[vdso]");
   if (my_vdso == nullptr) {
@@ -511,6 +518,7 @@ std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& im
     MOS_TRY(r, call(t, SYS_mremap, {m.from, m.len, m.len, MREMAP_MAYMOVE | MREMAP_FIXED, m.to},
                     pump, "mremap (vDSO)"));
   }
+  phase("old areas gone, vDSO moved");
   // Every area at its address, writable until its pages are in.
   for (const auto& a : image.areas()) {
     if (a.name() == "[vdso]" || a.name() == "[vvar]" || a.name() == "[vvar_vclock]") {
@@ -526,6 +534,7 @@ std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& im
                     {a.start(), a.end() - a.start(), PROT_READ | PROT_WRITE, flags, ~0ull, 0}, pump,
                     "mmap"));
   }
+  phase("areas mapped");
   // The pages.
   for (;;) {
     auto f = in.receive_for(std::chrono::seconds(30));
@@ -559,6 +568,7 @@ std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& im
                     {a.start(), a.end() - a.start(), static_cast<std::uint64_t>(a.prot())}, pump,
                     "mprotect"));
   }
+  phase("pages in, protections set");
   // brk, code, stack, arguments, environment, auxv: the kernel's mm fields.
   MmMap mm{};
   if (!from_bytes(image.mm_map(), mm) || image.auxv().size() > kPage - sizeof mm - 16) {
@@ -573,6 +583,28 @@ std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& im
   }
   MOS_TRY(r, call(t, SYS_prctl, {PR_SET_MM, PR_SET_MM_MAP, scratch, sizeof mm, 0}, pump,
                   "prctl(PR_SET_MM_MAP)"));
+  // The program's resource limits (a limit above the new process's hard
+  // one cannot be raised without privileges: it stays at that hard limit).
+  for (const auto& l : image.rlimits()) {
+    std::uint64_t lim[2] = {l.cur(), l.max()};
+    if (l.resource() < 0 || l.resource() >= 16 || !t.write(scratch, lim, sizeof lim)) {
+      return std::unexpected(fmt::format("malformed resource limit {}", l.resource()));
+    }
+    auto r = call(t, SYS_prlimit64, {0, static_cast<std::uint64_t>(l.resource()), scratch, 0}, pump,
+                  "prlimit64");
+    if (!r) {
+      std::uint64_t have[2] = {};
+      if (call(t, SYS_prlimit64, {0, static_cast<std::uint64_t>(l.resource()), 0, scratch + 64},
+               pump, "prlimit64") &&
+          t.read(scratch + 64, have, sizeof have)) {
+        lim[0] = std::min(lim[0], have[1]);
+        lim[1] = have[1];
+        (void)t.write(scratch, lim, sizeof lim);
+        (void)call(t, SYS_prlimit64, {0, static_cast<std::uint64_t>(l.resource()), scratch, 0},
+                   pump, "prlimit64");
+      }
+    }
+  }
   // Signals: handlers, altstack, then the queued ones (all blocked while
   // they go in), then the mask.
   for (const auto& a : image.actions()) {
@@ -601,6 +633,7 @@ std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& im
       !q) {
     return std::unexpected(q.error());
   }
+  phase("signals and limits set");
   if (image.rseq_ptr() != 0) {
     MOS_TRY(r, call(t, SYS_rseq, {image.rseq_ptr(), image.rseq_len(), 0, image.rseq_sig()}, pump,
                     "rseq"));

@@ -153,7 +153,9 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
     give_up("the program is still starting (in its exec)");
     return;
   }
+  const std::uint64_t frozen_us = micros_since(t0);
   auto image = dump_state(*t, inject);
+  const std::uint64_t state_us = micros_since(t0);
   if (!image) {
     give_up(image.error());
     return;
@@ -199,6 +201,8 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
     return;
   }
   const std::uint64_t dump_us = micros_since(t0);
+  MOS_LOG_DEBUG("supervisor: {} frozen after {} us, state dumped at {} us, pages sent at {} us",
+                m.program_pid, frozen_us, state_us, dump_us);
   auto f = out.receive_for(kRestoreTimeout);
   wire::MigrateRestored restored;
   if (!f || f->type != common::to_wire(MsgType::kMigrateRestored) ||
@@ -257,6 +261,53 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
 
 bool Supervisor::start_restored(Member& first) {
   RestoreSource& rs = *opts_.restore;
+  const pid_t program = opts_.deputy_pid;
+  // The new process is made before the body's source dials (the daemon
+  // started us when the move was asked for, before the freeze): its
+  // namespace, sandbox and filter cost nothing of the freeze.
+  auto ns = BodyNamespace::create(&opts_.body);
+  if (!ns) {
+    MOS_LOG_ERROR("supervisor: cannot make a namespace for {}: {}", program, ns.error());
+    return false;
+  }
+  ns_ = std::move(*ns);
+  if (auto r = ns_->set_next_pid(program); !r) {
+    MOS_LOG_WARN("supervisor: the body will not get PID {}: {}", program, r.error());
+  }
+  BodySpec spec = opts_.body;
+  spec.restore_stub = true;
+  spec.argv = {"mos-restore"};
+  spec.path = "/";
+  auto body = spawn_body(spec, &*ns_);
+  if (!body) {
+    MOS_LOG_ERROR("supervisor: cannot start a process for {}: {}", program, body.error());
+    return false;
+  }
+  listener_ = std::move(body->listener);
+  auto t = Tracee::seize(body->pid);
+  if (!t) {
+    ::syscall(SYS_pidfd_send_signal, body->pidfd.get(), SIGKILL, nullptr, 0);
+    MOS_LOG_ERROR("supervisor: {}", t.error());
+    return false;
+  }
+  const Tracee::Pump pump = pump_for(body->pid, nullptr);
+  auto stopped = t->interrupt(std::chrono::seconds(5), pump);
+  // The source.
+  auto src = common::accept_deputy(opts_.guest->listener.get(), opts_.guest->token, kDeputyTimeout);
+  if (!src || !src->hello.first() || src->hello.pid() != program) {
+    MOS_LOG_ERROR("supervisor: the body of {} never came: {}", program,
+                  src ? "not its source" : src.error());
+    t->kill();
+    return false;
+  }
+  rs.source = std::move(src->link);
+  auto mf = rs.source->receive_for(common::tuning::kSessionHandshake);
+  if (!mf || mf->type != common::to_wire(MsgType::kMigrateImage) ||
+      !common::parse_payload(*mf, rs.image) || rs.image.program_pid() != program) {
+    MOS_LOG_ERROR("supervisor: the source of {} sent no image", program);
+    t->kill();
+    return false;
+  }
   const wire::MigrateImage& img = rs.image;
   const auto t0 = Clock::now();
   auto answer = [&](const std::string& error) {
@@ -269,36 +320,6 @@ bool Supervisor::start_restored(Member& first) {
     }
     return error.empty();
   };
-  auto ns = BodyNamespace::create(&opts_.body);
-  if (!ns) {
-    return answer(ns.error());
-  }
-  ns_ = std::move(*ns);
-  if (auto r = ns_->set_next_pid(img.program_pid()); !r) {
-    MOS_LOG_WARN("supervisor: the body will not get PID {}: {}", img.program_pid(), r.error());
-  }
-  BodySpec spec = opts_.body;
-  spec.restore_stub = true;
-  spec.argv = {"mos-restore"};
-  spec.path = "/";
-  if (spec.guest) {
-    spec.guest->rlimits.clear();
-    for (const auto& l : img.rlimits()) {
-      spec.guest->rlimits.push_back({l.resource(), l.cur(), l.max()});
-    }
-  }
-  auto body = spawn_body(spec, &*ns_);
-  if (!body) {
-    return answer(body.error());
-  }
-  listener_ = std::move(body->listener);
-  auto t = Tracee::seize(body->pid);
-  if (!t) {
-    ::syscall(SYS_pidfd_send_signal, body->pidfd.get(), SIGKILL, nullptr, 0);
-    return answer(t.error());
-  }
-  const Tracee::Pump pump = pump_for(body->pid, nullptr);
-  auto stopped = t->interrupt(std::chrono::seconds(5), pump);
   std::vector<int> stray;
   if (const int fd = find_listener_fd(body->pid); fd >= 0) {
     stray.push_back(fd);  // stopped before it closed its copy
@@ -308,6 +329,7 @@ bool Supervisor::start_restored(Member& first) {
     t->kill();
     return answer(r.error());
   }
+  MOS_LOG_DEBUG("supervisor: {} restored in {} us", img.program_pid(), micros_since(t0));
   if (!answer("")) {
     t->kill();
     return false;

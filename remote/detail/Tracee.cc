@@ -250,6 +250,16 @@ std::expected<std::vector<std::string>, std::string> Tracee::pending(bool shared
 }
 
 bool Tracee::read(std::uint64_t addr, void* out, std::size_t len) const {
+  // process_vm_readv first (one pass over the page tables); /proc/PID/mem
+  // (which also reads what the protections forbid) for the rest.
+  {
+    iovec local{out, len};
+    iovec remote{reinterpret_cast<void*>(addr), len};
+    const ssize_t n = ::process_vm_readv(pid_, &local, 1, &remote, 1, 0);
+    if (n == static_cast<ssize_t>(len)) {
+      return true;
+    }
+  }
   auto* p = static_cast<char*>(out);
   while (len > 0) {
     const ssize_t n = ::pread(mem_.get(), p, len, static_cast<off_t>(addr));
@@ -267,6 +277,14 @@ bool Tracee::read(std::uint64_t addr, void* out, std::size_t len) const {
 }
 
 bool Tracee::write(std::uint64_t addr, const void* data, std::size_t len) const {
+  {
+    iovec local{const_cast<void*>(data), len};
+    iovec remote{reinterpret_cast<void*>(addr), len};
+    const ssize_t n = ::process_vm_writev(pid_, &local, 1, &remote, 1, 0);
+    if (n == static_cast<ssize_t>(len)) {
+      return true;
+    }
+  }
   const auto* p = static_cast<const char*>(data);
   while (len > 0) {
     const ssize_t n = ::pwrite(mem_.get(), p, len, static_cast<off_t>(addr));

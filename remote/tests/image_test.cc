@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "common/FramedChannel.h"
+#include "common/Log.h"
 #include "remote/detail/Image.h"
 
 using namespace mos;
@@ -124,6 +125,7 @@ std::uint64_t pattern(std::uint64_t i) {
 }  // namespace
 
 TEST_CASE("a frozen process is dumped and restored into another, and runs on") {
+  common::init_log_from_env();
   int ready[2], ctl[2], out[2], link[2];
   REQUIRE(::pipe(ready) == 0);
   REQUIRE(::pipe(ctl) == 0);
