@@ -296,13 +296,10 @@ std::expected<PageStats, std::string> send_pages(const Tracee& t, const wire::Mi
     }
     return true;
   };
-  for (const auto& a : image.areas()) {
-    if (a.name() == "[vdso]" || a.name() == "[vvar]" || a.name() == "[vvar_vclock]") {
-      continue;  // the target's kernel provides its own
-    }
-    for (std::uint64_t at = a.start(); at < a.end(); at += kPageChunk) {
+  auto send_range = [&](std::uint64_t from, std::uint64_t to) -> std::expected<void, std::string> {
+    for (std::uint64_t at = from; at < to; at += kPageChunk) {
       const std::size_t len =
-          static_cast<std::size_t>(std::min<std::uint64_t>(kPageChunk, a.end() - at));
+          static_cast<std::size_t>(std::min<std::uint64_t>(kPageChunk, to - at));
       if (!t.read(at, buf.data(), len)) {
         // Pages that cannot be read (a file map past its end): one by one,
         // the unreadable ones are holes (the target maps zeros there).
@@ -339,6 +336,31 @@ std::expected<PageStats, std::string> send_pages(const Tracee& t, const wire::Mi
         }
       }
       if (auto r = flush(len); !r) {
+        return std::unexpected(r.error());
+      }
+    }
+    return {};
+  };
+  for (const auto& a : image.areas()) {
+    if (a.name() == "[vdso]" || a.name() == "[vvar]" || a.name() == "[vvar_vclock]") {
+      continue;  // the target's kernel provides its own
+    }
+    // Anonymous memory: only the pages it has (untouched ones read as
+    // zeros there too). A private file map: all of it (its untouched pages
+    // are the file's, which the target has no copy of).
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges{{a.start(), a.end()}};
+    if (a.name().empty() || a.name()[0] == '[') {
+      if (auto r = t.populated(a.start(), a.end())) {
+        ranges = std::move(*r);
+        std::uint64_t have = 0;
+        for (const auto& [s0, e0] : ranges) {
+          have += e0 - s0;
+        }
+        st.holes += (a.end() - a.start()) - have;
+      }
+    }
+    for (const auto& [from, to] : ranges) {
+      if (auto r = send_range(from, to); !r) {
         return std::unexpected(r.error());
       }
     }

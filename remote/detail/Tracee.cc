@@ -3,7 +3,9 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
@@ -75,6 +77,7 @@ std::expected<Tracee, std::string> Tracee::seize(pid_t pid) {
   if (!t.mem_) {
     return std::unexpected(err("open /proc/PID/mem"));
   }
+  t.pagemap_.reset(::open(fmt::format("/proc/{}/pagemap", pid).c_str(), O_RDONLY | O_CLOEXEC));
   return t;
 }
 
@@ -82,6 +85,7 @@ Tracee::Tracee(Tracee&& o) noexcept
     : pid_(o.pid_),
       attached_(o.attached_),
       mem_(std::move(o.mem_)),
+      pagemap_(std::move(o.pagemap_)),
       syscall_ip_(o.syscall_ip_),
       vdso_offset_(o.vdso_offset_),
       held_(std::move(o.held_)) {
@@ -96,8 +100,9 @@ Tracee::~Tracee() {
 
 std::expected<int, std::string> Tracee::wait_stop(std::chrono::milliseconds limit,
                                                   const Pump& pump) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  for (int round = 0;; ++round) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + limit;
+  for (;;) {
     int status = 0;
     const pid_t r = ::waitpid(pid_, &status, __WALL | WNOHANG);
     if (r == pid_) {
@@ -114,9 +119,15 @@ std::expected<int, std::string> Tracee::wait_stop(std::chrono::milliseconds limi
     if (std::chrono::steady_clock::now() >= deadline) {
       return std::unexpected(std::string("the body did not stop in time"));
     }
-    // Most stops come within microseconds: look again at once a few times
-    // (answering notifications), then in 1 ms steps.
-    pump(round < 64 ? 0 : 1);
+    // Most stops come within microseconds (a cross-CPU wake-up is tens):
+    // look again at once for the first few milliseconds (answering
+    // notifications, yielding the CPU), then in 1 ms steps.
+    if (std::chrono::steady_clock::now() - started < std::chrono::milliseconds(5)) {
+      pump(0);
+      ::sched_yield();
+    } else {
+      pump(1);
+    }
   }
 }
 
@@ -299,6 +310,59 @@ bool Tracee::write(std::uint64_t addr, const void* data, std::size_t len) const 
     len -= static_cast<std::size_t>(n);
   }
   return true;
+}
+
+namespace {
+// PAGEMAP_SCAN (Linux 6.7; not in this system's headers yet).
+struct PmScanArg {
+  std::uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+      category_mask, category_anyof_mask, return_mask;
+};
+struct PageRegion {
+  std::uint64_t start, end, categories;
+};
+constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
+constexpr std::uint64_t kPageIsPresent = 1 << 3;
+constexpr std::uint64_t kPageIsSwapped = 1 << 4;
+constexpr std::uint64_t kPageIsPfnZero = 1 << 5;
+}  // namespace
+
+std::optional<std::vector<std::pair<std::uint64_t, std::uint64_t>>> Tracee::populated(
+    std::uint64_t start, std::uint64_t end) const {
+  if (!pagemap_) {
+    return std::nullopt;
+  }
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+  PageRegion vec[256];
+  for (std::uint64_t at = start; at < end;) {
+    PmScanArg a{};
+    a.size = sizeof a;
+    a.start = at;
+    a.end = end;
+    a.vec = reinterpret_cast<std::uint64_t>(vec);
+    a.vec_len = 256;
+    a.category_anyof_mask = kPageIsPresent | kPageIsSwapped;
+    a.return_mask = kPageIsPresent | kPageIsSwapped | kPageIsPfnZero;
+    const int n = ::ioctl(pagemap_.get(), kPagemapScan, &a);
+    if (n < 0) {
+      return std::nullopt;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (vec[i].categories & kPageIsPfnZero) {
+        continue;  // the zero page: reads as zeros, a hole
+      }
+      if (!out.empty() && out.back().second == vec[i].start) {
+        out.back().second = vec[i].end;
+      } else {
+        out.emplace_back(vec[i].start, vec[i].end);
+      }
+    }
+    if (a.walk_end <= at) {
+      break;
+    }
+    at = a.walk_end;
+  }
+  return out;
 }
 
 std::expected<void, std::string> Tracee::use_vdso(std::uint64_t vdso_start,

@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +90,11 @@ class Tracee {
   bool read(std::uint64_t addr, void* out, std::size_t len) const;
   bool write(std::uint64_t addr, const void* data, std::size_t len) const;
 
+  // The ranges of [start, end) that hold pages (present or swapped out,
+  // not the shared zero page), by PAGEMAP_SCAN; nothing (not an error) if
+  // the kernel cannot tell: the caller then reads the whole range.
+  std::optional<std::vector<std::pair<std::uint64_t, std::uint64_t>>> populated(
+      std::uint64_t start, std::uint64_t end) const;
   // Where the injected syscalls run: a `syscall` instruction in the vDSO
   // mapped at `vdso_start`. Must be called before syscall().
   std::expected<void, std::string> use_vdso(std::uint64_t vdso_start, std::uint64_t vdso_end);
@@ -106,6 +113,7 @@ class Tracee {
   pid_t pid_ = -1;
   bool attached_ = false;
   common::UniqueFd mem_;
+  common::UniqueFd pagemap_;
   std::uint64_t syscall_ip_ = 0;
   std::uint64_t vdso_offset_ = 0;  // of the syscall instruction in the vDSO
   std::vector<std::string> held_;
