@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main demo: set-up (packages + build), then a real 4-node moscluster on
 # this machine: every node's view of the cluster, programs under mosrun at
-# home and with their body on another node, then everything taken down.
+# home and with their body on another node, a running program migrated live
+# between nodes (mosps showing where it is), then everything taken down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -55,7 +56,30 @@ echo "-- the file it wrote is in node1's /tmp, not node3's:"
 "$BIN/moscluster" exec node1 -- cat /tmp/mos-demo-remote.txt
 "$BIN/moscluster" exec node3 -- sh -c 'test -e /tmp/mos-demo-remote.txt && echo "node3 has it (wrong)" || echo "node3: no such file"'
 "$BIN/moscluster" exec node1 -- rm -f /tmp/mos-demo-remote.txt
-echo "(live migration of running bodies comes with the next issue)"
+echo
+echo "== node1: live migration of a running python3 (home -> node2 -> node4 -> home)"
+"$BIN/moscluster" exec node1 -- env BIN="$BIN" bash -c '
+  "$BIN/mosrun" -h /usr/bin/python3 -c "
+import hashlib, os, socket, time
+h, t0 = hashlib.sha256(), time.monotonic()
+for i in range(24):
+    t1, n = time.monotonic(), 0
+    while time.monotonic() - t1 < 0.3:
+        h.update(b\"%d\" % n)
+        n += 1
+    print(\"step %2d  host %s  pid %d  %.1f s  %s\" % (i, socket.gethostname(), os.getpid(),
+          time.monotonic() - t0, h.hexdigest()[:12]), flush=True)
+" &
+  P=$!
+  sleep 1.5
+  for hop in node2 node4 home; do
+    echo "-- mosps:"; "$BIN/mosps"
+    "$BIN/migrate" $P $hop
+    sleep 1.5
+  done
+  "$BIN/mosps"
+  wait $P'
+echo "(the host and PID it prints never change: they are its home's; the body moved)"
 echo
 echo "== node3: mon --once (the gossip bulletin board)"
 "$BIN/moscluster" exec node3 -- "$BIN/mon" --once

@@ -54,6 +54,7 @@ struct State {
   bool remote = false;
   std::uint32_t migrations = 0;
   wire::BodyUsage usage;
+  std::uint64_t cpu_before_ms = 0;  // CPU time of the bodies the program left
   std::atomic<std::uint64_t> syscalls{0};
   std::deque<std::pair<Clock::time_point, std::uint64_t>> samples;
 };
@@ -191,7 +192,7 @@ wire::ProgramStatus status() {
   s.set_where(at_home && !home.empty() ? home : g->where);
   s.set_state(g->busy ? "migrating" : at_home ? "home" : "remote");
   s.set_rss_bytes(g->usage.rss_bytes());
-  s.set_cpu_ms(g->usage.cpu_ms());
+  s.set_cpu_ms(g->cpu_before_ms + g->usage.cpu_ms());
   s.set_syscalls(g->syscalls.load());
   s.set_migrations(g->migrations);
   if (g->samples.size() >= 2) {
@@ -359,6 +360,9 @@ void control_finish(const wire::MigrateReply& reply) {
   g->last = reply;
   if (reply.error().empty()) {
     ++g->migrations;
+    // The new body's clock starts at zero: what the old one used is kept.
+    g->cpu_before_ms += g->usage.cpu_ms();
+    g->usage.set_cpu_ms(0);
   }
   ++g->generation;
   g->cv.notify_all();
