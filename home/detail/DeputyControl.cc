@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -214,10 +215,21 @@ wire::ProgramStatus status() {
 
 // One datagram per request, one per reply, back to the sender's address;
 // the sender's credentials come with it (SO_PASSCRED), checked by the kernel.
-void serve(State* st) {
+// A thread of ours with an fd table of its own: the deputy's table is the
+// program's, and a socket we open (to the daemon) must not take a number
+// the program expects to get, nor be closed by its close(2). Threads it
+// starts share this private table.
+void own_thread() {
   sigset_t all;
   sigfillset(&all);
   ::pthread_sigmask(SIG_BLOCK, &all, nullptr);  // the program's signals are the main thread's
+  if (::unshare(CLONE_FILES) != 0) {
+    MOS_LOG_WARN("mosrun: unshare(CLONE_FILES): {}", std::strerror(errno));
+  }
+}
+
+void serve(State* st) {
+  own_thread();
   std::string buf(64 << 10, '\0');
   for (;;) {
     sockaddr_un from{};
@@ -278,9 +290,6 @@ void serve(State* st) {
       // Served on a thread of its own: a waiting migrate must not keep
       // mosps (or a second migrate's EBUSY) from an answer.
       std::thread([req, answer]() mutable {
-        sigset_t mask;
-        sigfillset(&mask);
-        ::pthread_sigmask(SIG_BLOCK, &mask, nullptr);
         answer(MsgType::kMigrateReply, migrate(req));
       }).detach();
     } else {
@@ -393,9 +402,7 @@ void control_request(const std::string& node) {
   req.set_node(node);
   req.set_wait(false);
   std::thread([req]() mutable {
-    sigset_t mask;
-    sigfillset(&mask);
-    ::pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+    own_thread();
     req.set_wait(true);
     auto r = migrate(req);
     // Not yet movable (its exec is under way): again, for a few seconds.
