@@ -39,6 +39,15 @@ expect_rc 1 "$MOS_BIN/migrate" $P home
 "$MOS_BIN/mosps" | grep -q "^ *$P .*home" || { echo "mosps does not show $P at home"; exit 1; }
 finish bad' || fail "bad requests"
 
+log "mosrun -M: started at home, moved to node2 as soon as it runs"
+in_home "$prelude"'
+mkfifo "$W/in.m"; exec 9<>"$W/in.m"
+"$MOS_BIN/mosrun" -M node2 "$PROG" <"$W/in.m" >"$W/out.m" 2>"$W/err.m" & P=$!
+for _ in $(seq 200); do grep -q READY "$W/out.m" && break; sleep 0.05; done
+for _ in $(seq 100); do "$MOS_BIN/mosps" | grep -q "^ *$P node2 *remote" && break; sleep 0.1; done
+"$MOS_BIN/mosps" | grep -q "^ *$P node2 *remote" || { echo "mosps does not show $P on node2: $("$MOS_BIN/mosps")"; exit 1; }
+finish m' || fail "mosrun -M"
+
 log "the target supervisor killed while the pages arrive: the program runs on at home"
 in_home "$prelude"'
 start tk
