@@ -218,18 +218,25 @@ wire::ProgramStatus status() {
 // A thread of ours with an fd table of its own: the deputy's table is the
 // program's, and a socket we open (to the daemon) must not take a number
 // the program expects to get, nor be closed by its close(2). Threads it
-// starts share this private table.
-void own_thread() {
+// starts share this private table. The copy keeps only `keep` (-1: none):
+// a program's fd held here would keep a pipe open after the program
+// closed it (its reader would never see EOF, its writer never EPIPE).
+void own_thread(int keep) {
   sigset_t all;
   sigfillset(&all);
   ::pthread_sigmask(SIG_BLOCK, &all, nullptr);  // the program's signals are the main thread's
   if (::unshare(CLONE_FILES) != 0) {
     MOS_LOG_WARN("mosrun: unshare(CLONE_FILES): {}", std::strerror(errno));
+    return;
   }
+  if (keep > 0) {
+    ::syscall(SYS_close_range, 0u, static_cast<unsigned>(keep - 1), 0u);
+  }
+  ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0u, 0u);
 }
 
 void serve(State* st) {
-  own_thread();
+  own_thread(st->fd);
   std::string buf(64 << 10, '\0');
   for (;;) {
     sockaddr_un from{};
@@ -402,7 +409,7 @@ void control_request(const std::string& node) {
   req.set_node(node);
   req.set_wait(false);
   std::thread([req]() mutable {
-    own_thread();
+    own_thread(-1);
     req.set_wait(true);
     auto r = migrate(req);
     // Not yet movable (its exec is under way): again, for a few seconds.

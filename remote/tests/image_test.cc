@@ -141,6 +141,18 @@ TEST_CASE("a frozen process is dumped and restored into another, and runs on") {
       ::pause();
     }
   }
+  // Whatever fails below, neither child outlives the test.
+  struct Reaper {
+    pid_t a, b;
+    ~Reaper() {
+      for (pid_t p : {a, b}) {
+        if (::waitpid(p, nullptr, WNOHANG) == 0) {  // still ours and running
+          ::kill(p, SIGKILL);
+          ::waitpid(p, nullptr, 0);
+        }
+      }
+    }
+  } reaper{src, dst};
   char b = 0;
   REQUIRE(::read(ready[0], &b, 1) == 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // into its read
@@ -178,7 +190,6 @@ TEST_CASE("a frozen process is dumped and restored into another, and runs on") {
   int status = 0;
   CHECK(::waitpid(dst, &status, 0) == dst);
   CHECK(WIFEXITED(status));
-  ::waitpid(src, &status, 0);
   for (int fd : {ready[0], ready[1], ctl[0], ctl[1], out[0]}) {
     ::close(fd);
   }
