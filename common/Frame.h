@@ -83,6 +83,9 @@ class FrameReader {
   // buffered yet; any other status is final.
   FrameStatus next(Frame& out);
   std::size_t buffered() const { return buf_.size() - pos_; }
+  // How many more bytes complete the frame (or the header) begun in the
+  // buffer: 0 if nothing is buffered or a whole frame is.
+  std::size_t missing() const;
 
  private:
   std::uint32_t max_;

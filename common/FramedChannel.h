@@ -34,6 +34,10 @@ class FramedChannel {
   std::expected<Frame, std::string> receive();
   // The same, giving up with "timed out" after `timeout`.
   std::expected<Frame, std::string> receive_for(std::chrono::milliseconds timeout);
+  // The same for a stream of large frames (a migration's pages): whole
+  // frames are read from the socket straight into the frame returned,
+  // without the reader's buffer in between; up to `timeout`.
+  std::expected<Frame, std::string> receive_bulk(std::chrono::milliseconds timeout);
   // A frame already buffered, without blocking (kNeedMore: none).
   FrameStatus buffered(Frame& out) { return reader_.next(out); }
 

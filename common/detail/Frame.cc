@@ -93,6 +93,22 @@ void FrameReader::feed(std::span<const std::uint8_t> bytes) {
   buf_.insert(buf_.end(), bytes.begin(), bytes.end());
 }
 
+std::size_t FrameReader::missing() const {
+  const std::size_t have = buf_.size() - pos_;
+  if (have == 0) {
+    return 0;
+  }
+  if (have < kFrameHeaderSize) {
+    return kFrameHeaderSize - have;
+  }
+  FrameHeader h;
+  if (parse_frame_header(std::span(buf_.data() + pos_, have), h, max_) != FrameStatus::kOk) {
+    return 0;
+  }
+  const std::size_t whole = kFrameHeaderSize + h.length;
+  return have >= whole ? 0 : whole - have;
+}
+
 FrameStatus FrameReader::next(Frame& out) {
   if (poisoned_ != FrameStatus::kOk) {
     return poisoned_;

@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -101,6 +102,83 @@ std::expected<Frame, std::string> FramedChannel::receive_for(std::chrono::millis
       return receive();
     }
   }
+}
+
+namespace {
+// Reads exactly `len` bytes (or fails: peer gone, timeout): waits for the
+// first byte up to `deadline`, then lets the kernel fill the whole buffer
+// in one call (MSG_WAITALL; a peer that stalls mid-frame is ended by the
+// session's keepalive and user timeout).
+std::expected<void, std::string> read_exact(int fd, char* p, std::size_t len,
+                                            std::chrono::steady_clock::time_point deadline) {
+  while (len > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd pf{fd, POLLIN, 0};
+    const int r = ::poll(&pf, 1, static_cast<int>(std::max<long>(0, left.count())));
+    if (r == 0) {
+      return std::unexpected(std::string("timed out"));
+    }
+    if (r < 0 && errno != EINTR) {
+      return std::unexpected(fmt::format("poll: {}", std::strerror(errno)));
+    }
+    const ssize_t n = ::recv(fd, p, len, MSG_WAITALL);
+    if (n > 0) {
+      p += n;
+      len -= static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n == 0) {
+      return std::unexpected(std::string("closed mid-frame"));
+    }
+    if (errno != EINTR && errno != EAGAIN) {
+      return std::unexpected(fmt::format("recv: {}", std::strerror(errno)));
+    }
+  }
+  return {};
+}
+}  // namespace
+
+std::expected<Frame, std::string> FramedChannel::receive_bulk(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Frame f;
+  if (reader_.next(f) == FrameStatus::kOk) {
+    return f;
+  }
+  // A frame begun in the buffer: exactly its rest goes through the reader,
+  // so that the next one starts on a clean boundary.
+  while (const std::size_t need = reader_.missing()) {
+    std::string rest(need, '\0');
+    if (auto r = read_exact(fd_.get(), rest.data(), need, deadline); !r) {
+      return std::unexpected(r.error());
+    }
+    reader_.feed(std::span(reinterpret_cast<const std::uint8_t*>(rest.data()), need));
+    if (reader_.next(f) == FrameStatus::kOk) {
+      return f;
+    }
+  }
+  if (reader_.buffered() != 0) {
+    return std::unexpected(std::string("malformed frame"));
+  }
+  std::uint8_t head[kFrameHeaderSize];
+  if (auto r = read_exact(fd_.get(), reinterpret_cast<char*>(head), sizeof head, deadline); !r) {
+    return std::unexpected(r.error() == "closed mid-frame" ? std::string("closed") : r.error());
+  }
+  FrameHeader h;
+  if (const FrameStatus st = parse_frame_header(std::span(head, sizeof head), h);
+      st != FrameStatus::kOk) {
+    return std::unexpected(fmt::format("malformed frame: {}", frame_status_name(st)));
+  }
+  f.type = h.type;
+  std::expected<void, std::string> got;
+  f.payload.resize_and_overwrite(h.length, [&](char* p, std::size_t n) {
+    got = read_exact(fd_.get(), p, n, deadline);
+    return got ? n : 0;
+  });
+  if (!got) {
+    return std::unexpected(got.error());
+  }
+  return f;
 }
 
 std::expected<Frame, std::string> FramedChannel::receive() {

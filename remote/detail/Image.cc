@@ -559,7 +559,7 @@ std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& im
   phase("areas mapped");
   // The pages.
   for (;;) {
-    auto f = in.receive_for(std::chrono::seconds(30));
+    auto f = in.receive_bulk(std::chrono::seconds(30));
     if (!f) {
       return std::unexpected(fmt::format("the source stopped sending: {}", f.error()));
     }
