@@ -94,4 +94,7 @@ class FrameReader {
   FrameStatus poisoned_ = FrameStatus::kOk;
 };
 
+// The frame at the front of one datagram's bytes (kNeedMore: cut short).
+FrameStatus decode_frame(std::string_view bytes, Frame& out);
+
 }  // namespace mos::common

@@ -93,6 +93,12 @@ void FrameReader::feed(std::span<const std::uint8_t> bytes) {
   buf_.insert(buf_.end(), bytes.begin(), bytes.end());
 }
 
+FrameStatus decode_frame(std::string_view bytes, Frame& out) {
+  FrameReader reader;
+  reader.feed(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+  return reader.next(out);
+}
+
 std::size_t FrameReader::missing() const {
   const std::size_t have = buf_.size() - pos_;
   if (have == 0) {

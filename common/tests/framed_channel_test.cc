@@ -52,7 +52,7 @@ TEST_CASE("receive_bulk takes over from receive at any point of the stream") {
 }
 
 TEST_CASE("receive_bulk fails on a peer that hangs up mid-frame or sends garbage") {
-  for (const std::string bytes : {std::string("MX\x01\x00\x00\x05\x00\x00\x00\x10\x00\x00"
+  for (const std::string& bytes : {std::string("MX\x01\x00\x00\x05\x00\x00\x00\x10\x00\x00"
                                               "abc",
                                               15),
                                   std::string("garbage, not a frame")}) {

@@ -274,11 +274,10 @@ void serve(State* st) {
       (void)::sendto(fd, bytes.data(), bytes.size(), MSG_DONTWAIT,
                      reinterpret_cast<const sockaddr*>(&from), from_len);
     };
-    common::FrameReader reader;
-    reader.feed(
-        std::span(reinterpret_cast<const std::uint8_t*>(buf.data()), static_cast<std::size_t>(n)));
     common::Frame f;
-    if (from_len <= sizeof(sa_family_t) || reader.next(f) != common::FrameStatus::kOk) {
+    if (from_len <= sizeof(sa_family_t) ||
+        common::decode_frame(std::string_view(buf.data(), static_cast<std::size_t>(n)), f) !=
+            common::FrameStatus::kOk) {
       continue;  // nobody to answer, or not a frame
     }
     if (cred.uid != 0 && cred.uid != st->owner) {

@@ -6,13 +6,13 @@
 // deputy's main thread, which alone talks to the supervisor:
 //
 //   control thread                         main thread
-//   asks the local mosixd for a guest  ->
+//   asks the local mosixd for a guest
 //   supervisor at the target (address,
 //   port, token); posts the request,
-//   wakes the main thread (wake_fd) and,   takes it (take()), sends Migrate
-//   should it be blocked in a forwarded    (before the reply of a call it
-//   call, interrupts that call (a kick     was in), queues signals (exile),
-//   signal, see is_kick)                   re-dials the body, reports finish()
+//   wakes the main thread with a kick      takes it (take()), sends Migrate
+//   signal (is_kick), which also cuts a    (before the reply of a call it
+//   forwarded call it is blocked in        was in), queues signals (exile),
+//   short                                  re-dials the body, reports finish()
 //
 // One process-wide instance (the deputy is one per process); a child deputy
 // starts its own after fork (reset_after_fork, start).
@@ -48,7 +48,6 @@ void control_reset_after_fork(int parent_fd);
 void control_stop();
 
 // Main thread.
-int control_wake_fd();  // readable when an order waits
 std::optional<MigrateOrder> control_take();
 void control_finish(const wire::MigrateReply& reply);
 // What mosps shows.

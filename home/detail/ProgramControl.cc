@@ -67,11 +67,9 @@ std::expected<common::Frame, AskError> ask_program(pid_t pid, common::MsgType ty
   if (n <= 0) {
     return std::unexpected(AskError{EIO, fmt::format("program {}: no reply", pid)});
   }
-  common::FrameReader reader;
-  reader.feed(
-      std::span(reinterpret_cast<const std::uint8_t*>(buf.data()), static_cast<std::size_t>(n)));
   common::Frame f;
-  if (reader.next(f) != common::FrameStatus::kOk) {
+  if (common::decode_frame(std::string_view(buf.data(), static_cast<std::size_t>(n)), f) !=
+      common::FrameStatus::kOk) {
     return std::unexpected(AskError{EPROTO, fmt::format("program {}: malformed reply", pid)});
   }
   return f;

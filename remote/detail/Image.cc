@@ -15,6 +15,7 @@
 
 #include "common/Files.h"
 #include "common/Log.h"
+#include "remote/detail/ProcView.h"
 
 namespace mos::remote::detail {
 
@@ -58,22 +59,6 @@ bool from_bytes(const std::string& s, T& out) {
   }
   std::memcpy(&out, s.data(), sizeof(T));
   return true;
-}
-
-// Fields of /proc/PID/stat (1-based, as proc(5) numbers them).
-std::vector<std::uint64_t> stat_fields(pid_t pid) {
-  std::vector<std::uint64_t> v(53, 0);
-  auto text = common::read_text_file(fmt::format("/proc/{}/stat", pid)).value_or("");
-  auto paren = text.rfind(')');
-  if (paren == std::string::npos) {
-    return v;
-  }
-  std::istringstream in(text.substr(paren + 2));
-  std::string f;
-  for (std::size_t i = 3; i < v.size() && in >> f; ++i) {
-    v[i] = std::strtoull(f.c_str(), nullptr, 10);
-  }
-  return v;
 }
 
 bool overlaps(std::uint64_t a0, std::uint64_t a1, std::uint64_t b0, std::uint64_t b1) {
@@ -261,7 +246,7 @@ std::expected<wire::MigrateImage, std::string> dump_state(Tracee& t, const Trace
   img.set_altstack_size(ss.size);
   img.set_altstack_flags(ss.flags);
 
-  const auto st = stat_fields(pid);
+  const auto st = proc_stat_fields(pid);
   MmMap mm{};
   mm.start_code = st[26];
   mm.end_code = st[27];
@@ -342,7 +327,7 @@ std::expected<PageStats, std::string> send_pages(const Tracee& t, const wire::Mi
     return {};
   };
   for (const auto& a : image.areas()) {
-    if (a.name() == "[vdso]" || a.name() == "[vvar]" || a.name() == "[vvar_vclock]") {
+    if (kernel_area(a.name())) {
       continue;  // the target's kernel provides its own
     }
     // Anonymous memory: only the pages it has (untouched ones read as
@@ -486,7 +471,7 @@ std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& im
   };
   std::vector<Move> moves;
   for (const auto& a : image.areas()) {
-    if (a.name() != "[vdso]" && a.name() != "[vvar]" && a.name() != "[vvar_vclock]") {
+    if (!kernel_area(a.name())) {
       continue;
     }
     const MapArea* here = find_named(*mine, a.name());
@@ -543,7 +528,7 @@ std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& im
   phase("old areas gone, vDSO moved");
   // Every area at its address, writable until its pages are in.
   for (const auto& a : image.areas()) {
-    if (a.name() == "[vdso]" || a.name() == "[vvar]" || a.name() == "[vvar_vclock]") {
+    if (kernel_area(a.name())) {
       continue;
     }
     if (a.end() <= a.start() || (a.start() % kPage) != 0 || (a.end() % kPage) != 0 ||
@@ -582,8 +567,7 @@ std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& im
     }
   }
   for (const auto& a : image.areas()) {
-    if (a.name() == "[vdso]" || a.name() == "[vvar]" || a.name() == "[vvar_vclock]" ||
-        a.prot() == (PROT_READ | PROT_WRITE)) {
+    if (kernel_area(a.name()) || a.prot() == (PROT_READ | PROT_WRITE)) {
       continue;
     }
     MOS_TRY(r, call(t, SYS_mprotect,

@@ -1,8 +1,13 @@
 #include "remote/detail/ProcView.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cstdlib>
+#include <sstream>
 #include <string_view>
+
+#include "common/Files.h"
 
 namespace mos::remote::detail {
 
@@ -41,6 +46,21 @@ std::optional<std::string> body_proc_entry(const std::string& path, pid_t progra
     }
   }
   return std::nullopt;
+}
+
+std::vector<std::uint64_t> proc_stat_fields(pid_t pid) {
+  std::vector<std::uint64_t> v(53, 0);
+  auto text = common::read_text_file(fmt::format("/proc/{}/stat", pid)).value_or("");
+  auto paren = text.rfind(')');
+  if (paren == std::string::npos || paren + 2 > text.size()) {
+    return v;
+  }
+  std::istringstream in(text.substr(paren + 2));
+  std::string f;
+  for (std::size_t i = 3; i < v.size() && in >> f; ++i) {
+    v[i] = std::strtoull(f.c_str(), nullptr, 10);
+  }
+  return v;
 }
 
 }  // namespace mos::remote::detail

@@ -7,8 +7,10 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mos::remote::detail {
 
@@ -16,5 +18,10 @@ namespace mos::remote::detail {
 // (also with "task/<tid>/"), the entry E when it describes the body:
 // cmdline, environ, auxv, maps, smaps, smaps_rollup, numa_maps, statm, exe.
 std::optional<std::string> body_proc_entry(const std::string& path, pid_t program_pid);
+
+// The numeric fields of /proc/PID/stat, indexed as proc(5) numbers them
+// (1-based; 53 entries, zeros where absent or not a number, all zeros if
+// the process is gone).
+std::vector<std::uint64_t> proc_stat_fields(pid_t pid);
 
 }  // namespace mos::remote::detail

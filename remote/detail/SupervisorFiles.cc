@@ -248,16 +248,11 @@ Supervisor::Answer Supervisor::guest_exec(Member& m, const seccomp_notif& n) {
     // exec of /proc/self/exe (a program running itself again): the image
     // is the body's own, known at home by the path it was staged from.
     std::string image = *path;
-    if (detail::body_proc_entry(*path, m.process_pid) == "exe" && !m.exe.empty()) {
-      image = m.exe;
-    } else if (detail::body_proc_entry(*path, m.process_pid) == "exe") {
-      char buf[PATH_MAX];
-      const std::string exe = fmt::format("/proc/{}/exe", m.host_pid);
-      const ssize_t len = ::readlink(exe.c_str(), buf, sizeof buf);
-      if (len <= 0) {
+    if (detail::body_proc_entry(*path, m.process_pid) == "exe") {
+      image = program_exe(m);
+      if (image.empty()) {
         return {false, -ENOENT};
       }
-      image = unstage(std::string(buf, static_cast<std::size_t>(len)));
     }
     staged = files_->stage_exec(*m.link, image, other_frames(m), image == *path ? "" : *path);
   }
@@ -276,6 +271,15 @@ Supervisor::Answer Supervisor::guest_exec(Member& m, const seccomp_notif& n) {
 
 // A guest body's paths as we see them carry the staging root; the program
 // knows them without it (and memfd copies of home files by their names).
+std::string Supervisor::program_exe(const Member& m) const {
+  if (!m.exe.empty()) {
+    return m.exe;
+  }
+  char buf[PATH_MAX];
+  const ssize_t len = ::readlink(fmt::format("/proc/{}/exe", m.host_pid).c_str(), buf, sizeof buf);
+  return len > 0 ? unstage(std::string(buf, static_cast<std::size_t>(len))) : std::string();
+}
+
 std::string Supervisor::unstage(std::string text) const {
   if (!guest()) {
     return text;

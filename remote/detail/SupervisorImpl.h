@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <deque>
 #include <climits>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,12 +30,12 @@
 #include "common/MsgType.h"
 #include "common/UniqueFd.h"
 #include "common/forward.pb.h"
+#include "common/migrate.pb.h"
 #include "remote/Sandbox.h"
 #include "remote/Supervisor.h"
 #include "remote/SyscallTable.h"
 #include "remote/detail/FileCache.h"
 #include "remote/detail/Tracee.h"
-#include "common/migrate.pb.h"
 
 namespace mos::remote::detail {
 
@@ -121,6 +121,9 @@ class Supervisor {
   void notice(Member& m, const std::string& text);
   std::optional<Answer> proc_view(Member& m, const seccomp_notif& n);
   std::string unstage(std::string text) const;
+  // The program's executable as its home knows it: the recorded path of a
+  // restored body, else the body's own /proc/PID/exe unstaged ("" if gone).
+  std::string program_exe(const Member& m) const;
   bool ask_deputy(Member& m, MsgType type, const google::protobuf::MessageLite& request,
                   MsgType reply_type, google::protobuf::MessageLite& reply);
   Answer guest_exec(Member& m, const seccomp_notif& n);

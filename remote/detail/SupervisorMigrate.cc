@@ -12,13 +12,13 @@
 
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <cstring>
 
 #include "common/FrameIo.h"
 #include "common/Log.h"
 #include "common/SessionLink.h"
 #include "remote/detail/Image.h"
+#include "remote/detail/ProcView.h"
 #include "remote/detail/SupervisorImpl.h"
 
 namespace mos::remote::detail {
@@ -161,16 +161,7 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
     return;
   }
   image->set_program_pid(m.program_pid);
-  if (!m.exe.empty()) {
-    image->set_exe(m.exe);
-  } else {
-    char buf[PATH_MAX];
-    const ssize_t len =
-        ::readlink(fmt::format("/proc/{}/exe", m.host_pid).c_str(), buf, sizeof buf);
-    if (len > 0) {
-      image->set_exe(unstage(std::string(buf, static_cast<std::size_t>(len))));
-    }
-  }
+  image->set_exe(program_exe(m));
   for (int res = 0; res < RLIM_NLIMITS; ++res) {
     rlimit rl{};
     if (::prlimit(m.host_pid, static_cast<__rlimit_resource>(res), nullptr, &rl) == 0) {
@@ -215,6 +206,8 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
     give_up(fmt::format("{} could not restore the body: {}", req.node(), restored.error()));
     return;
   }
+  MOS_LOG_DEBUG("supervisor: {} restored at {} in {} us, {} us after the freeze", m.program_pid,
+                req.node(), restored.restore_us(), micros_since(t0));
   // The body waits at the target; ours stays frozen until the deputy says
   // which one runs.
   done.set_bytes(pages->sent + pages->holes);
@@ -388,14 +381,8 @@ void Supervisor::report_usage() {
       u.set_vm_bytes(vm * page);
       u.set_rss_bytes(rss * page);
     }
-    const std::string stat = read_proc(fmt::format("/proc/{}/stat", m.host_pid));
-    const auto paren = stat.rfind(')');
-    unsigned long long utime = 0, stime = 0;
-    if (paren != std::string::npos &&
-        std::sscanf(stat.c_str() + paren + 2,
-                    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) == 2) {
-      u.set_cpu_ms((utime + stime) * 1000 / ticks);
-    }
+    const auto st = proc_stat_fields(m.host_pid);
+    u.set_cpu_ms((st[14] + st[15]) * 1000 / static_cast<std::uint64_t>(ticks));  // utime + stime
     (void)m.link->send(MsgType::kBodyUsage, u);
   }
 }

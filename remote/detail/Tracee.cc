@@ -260,45 +260,21 @@ std::expected<std::vector<std::string>, std::string> Tracee::pending(bool shared
   }
 }
 
-bool Tracee::read(std::uint64_t addr, void* out, std::size_t len) const {
-  // process_vm_readv first (one pass over the page tables); /proc/PID/mem
-  // (which also reads what the protections forbid) for the rest.
-  {
-    iovec local{out, len};
-    iovec remote{reinterpret_cast<void*>(addr), len};
-    const ssize_t n = ::process_vm_readv(pid_, &local, 1, &remote, 1, 0);
-    if (n == static_cast<ssize_t>(len)) {
-      return true;
-    }
+// process_vm_readv/writev first (one pass over the page tables);
+// /proc/PID/mem (which also reaches what the protections forbid, and
+// writes to read-only private pages) for what they could not.
+bool Tracee::transfer(std::uint64_t addr, void* buf, std::size_t len, bool to_tracee) const {
+  iovec local{buf, len};
+  iovec remote{reinterpret_cast<void*>(addr), len};
+  const ssize_t whole = to_tracee ? ::process_vm_writev(pid_, &local, 1, &remote, 1, 0)
+                                  : ::process_vm_readv(pid_, &local, 1, &remote, 1, 0);
+  if (whole == static_cast<ssize_t>(len)) {
+    return true;
   }
-  auto* p = static_cast<char*>(out);
+  auto* p = static_cast<char*>(buf);
   while (len > 0) {
-    const ssize_t n = ::pread(mem_.get(), p, len, static_cast<off_t>(addr));
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      return false;
-    }
-    p += n;
-    addr += static_cast<std::uint64_t>(n);
-    len -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-bool Tracee::write(std::uint64_t addr, const void* data, std::size_t len) const {
-  {
-    iovec local{const_cast<void*>(data), len};
-    iovec remote{reinterpret_cast<void*>(addr), len};
-    const ssize_t n = ::process_vm_writev(pid_, &local, 1, &remote, 1, 0);
-    if (n == static_cast<ssize_t>(len)) {
-      return true;
-    }
-  }
-  const auto* p = static_cast<const char*>(data);
-  while (len > 0) {
-    const ssize_t n = ::pwrite(mem_.get(), p, len, static_cast<off_t>(addr));
+    const ssize_t n = to_tracee ? ::pwrite(mem_.get(), p, len, static_cast<off_t>(addr))
+                                : ::pread(mem_.get(), p, len, static_cast<off_t>(addr));
     if (n <= 0) {
       if (n < 0 && errno == EINTR) {
         continue;

@@ -23,14 +23,20 @@
 #include <expected>
 #include <functional>
 #include <optional>
-#include <utility>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/UniqueFd.h"
 
 namespace mos::remote::detail {
+
+// The areas the kernel maps for a process itself, which a restore moves
+// rather than copies: [vdso], [vvar], [vvar_vclock].
+inline bool kernel_area(std::string_view name) {
+  return name == "[vdso]" || name == "[vvar]" || name == "[vvar_vclock]";
+}
 
 // One area of /proc/PID/maps.
 struct MapArea {
@@ -40,9 +46,7 @@ struct MapArea {
   std::uint64_t offset = 0;
   std::uint64_t inode = 0;
   std::string name;  // path, "[heap]", "[stack]", "[vdso]", ... or ""
-  bool special() const {
-    return name == "[vdso]" || name == "[vvar]" || name == "[vvar_vclock]" || name == "[vsyscall]";
-  }
+  bool special() const { return kernel_area(name) || name == "[vsyscall]"; }
 };
 std::expected<std::vector<MapArea>, std::string> read_maps(pid_t pid);
 
@@ -86,9 +90,13 @@ class Tracee {
   // process's shared queue.
   std::expected<std::vector<std::string>, std::string> pending(bool shared) const;
 
-  // /proc/PID/mem (writes reach read-only private pages too).
-  bool read(std::uint64_t addr, void* out, std::size_t len) const;
-  bool write(std::uint64_t addr, const void* data, std::size_t len) const;
+  // The tracee's memory (writes reach read-only private pages too).
+  bool read(std::uint64_t addr, void* out, std::size_t len) const {
+    return transfer(addr, out, len, false);
+  }
+  bool write(std::uint64_t addr, const void* data, std::size_t len) const {
+    return transfer(addr, const_cast<void*>(data), len, true);
+  }
 
   // The ranges of [start, end) that hold pages (present or swapped out,
   // not the shared zero page), by PAGEMAP_SCAN; nothing (not an error) if
@@ -109,6 +117,7 @@ class Tracee {
  private:
   explicit Tracee(pid_t pid) : pid_(pid) {}
   void hold_signal();
+  bool transfer(std::uint64_t addr, void* buf, std::size_t len, bool to_tracee) const;
   std::expected<int, std::string> wait_stop(std::chrono::milliseconds limit, const Pump& pump);
   pid_t pid_ = -1;
   bool attached_ = false;
