@@ -1,11 +1,14 @@
 // migrate: moves a running program's body to another node, or home.
 //
-//   migrate [-w | --async] PID NODE|home
+//   migrate [-w | --async] [-m auto|stop|precopy|postcopy] PID NODE|home
 //
 // PID is the program's PID on this (its home) node. Waits (-w, the
 // default) until the body runs at its destination and prints how long the
 // program was frozen and how many bytes moved; --async returns once the
 // move has begun. After a failed move the program runs on where it was.
+// -m picks how the pages move (docs/migration.md, "Modes"): stop-and-copy,
+// pre-copy (rounds while the program runs, then a short freeze), post-copy
+// (it runs at NODE at once, its pages follow); auto by the body's size.
 //
 // Exit status: 0 moved; 1 not moved (the reason is printed); 2 usage;
 // 3 no such program; 4 unknown node; 5 node unreachable or refusing;
@@ -28,10 +31,25 @@ using namespace mos;
 
 void usage(FILE* out) {
   std::fputs(
-      "usage: migrate [-w | --async] PID NODE|home\n"
+      "usage: migrate [-w | --async] [-m MODE] PID NODE|home\n"
       "  -w        wait until the body runs at NODE (the default)\n"
-      "  --async   return as soon as the move has begun\n",
+      "  --async   return as soon as the move has begun\n"
+      "  -m MODE   auto (the default: by size), stop (stop-and-copy),\n"
+      "            precopy, postcopy\n",
       out);
+}
+
+const char* mode_name(wire::MigrateMode m) {
+  switch (m) {
+    case wire::MODE_STOP_COPY:
+      return "stop-and-copy";
+    case wire::MODE_PRECOPY:
+      return "pre-copy";
+    case wire::MODE_POSTCOPY:
+      return "post-copy";
+    default:
+      return "auto";
+  }
 }
 
 int exit_for(int e) {
@@ -55,6 +73,7 @@ int exit_for(int e) {
 int main(int argc, char** argv) {
   common::init_log_from_env();
   bool wait = true;
+  wire::MigrateMode mode = wire::MODE_AUTO;
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; ++i) {
     std::string_view a = argv[i];
@@ -62,6 +81,26 @@ int main(int argc, char** argv) {
       wait = true;
     } else if (a == "--async") {
       wait = false;
+    } else if (a == "-m" || a.starts_with("--mode")) {
+      std::string_view m;
+      if (a.starts_with("--mode=")) {
+        m = a.substr(7);
+      } else if (i + 1 < argc) {
+        m = argv[++i];
+      }
+      if (m == "auto") {
+        mode = wire::MODE_AUTO;
+      } else if (m == "stop" || m == "stop-and-copy") {
+        mode = wire::MODE_STOP_COPY;
+      } else if (m == "precopy" || m == "pre-copy") {
+        mode = wire::MODE_PRECOPY;
+      } else if (m == "postcopy" || m == "post-copy") {
+        mode = wire::MODE_POSTCOPY;
+      } else {
+        std::fprintf(stderr, "migrate: unknown mode '%.*s' (auto, stop, precopy, postcopy)\n",
+                     static_cast<int>(m.size()), m.data());
+        return 2;
+      }
     } else if (a == "-h" || a == "--help") {
       usage(stdout);
       return 0;
@@ -85,6 +124,7 @@ int main(int argc, char** argv) {
   wire::MigrateRequest req;
   req.set_node(node);
   req.set_wait(wait);
+  req.set_mode(mode);
   auto f = home::ask_program(static_cast<pid_t>(pid), common::MsgType::kMigrateRequest, req,
                              std::chrono::minutes(11));
   if (!f) {
@@ -105,8 +145,15 @@ int main(int argc, char** argv) {
     std::printf("migrating %ld from %s to %s\n", pid, reply.from().c_str(), reply.to().c_str());
     return 0;
   }
-  std::printf("migrated %ld from %s to %s: frozen %.1f ms, %.1f MiB moved, %.1f ms in all\n", pid,
-              reply.from().c_str(), reply.to().c_str(), reply.frozen_us() / 1000.0,
-              reply.bytes() / 1048576.0, reply.total_us() / 1000.0);
+  std::printf("migrated %ld from %s to %s (%s): frozen %.1f ms, %.1f MiB moved", pid,
+              reply.from().c_str(), reply.to().c_str(), mode_name(reply.mode()),
+              reply.frozen_us() / 1000.0, reply.bytes() / 1048576.0);
+  if (reply.mode() == wire::MODE_PRECOPY) {
+    std::printf(" after %u rounds in %.1f ms", reply.rounds(), reply.precopy_us() / 1000.0);
+  }
+  if (reply.mode() == wire::MODE_POSTCOPY) {
+    std::printf(", %.1f MiB following", reply.later_bytes() / 1048576.0);
+  }
+  std::printf(", %.1f ms in all\n", reply.total_us() / 1000.0);
   return 0;
 }

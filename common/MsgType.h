@@ -66,9 +66,9 @@ enum class MsgType : std::uint16_t {
   kGuestReady = 405,
 
   // common/migrate.proto: live migration
-  kMigrate = 500,          // deputy -> supervisor: move the body
-  kMigrateImage = 501,     // source supervisor -> target supervisor
-  kMigratePages = 502,     // (raw: 8-byte address, then the bytes)
+  kMigrate = 500,       // deputy -> supervisor: move the body
+  kMigrateImage = 501,  // source supervisor -> target supervisor
+  kMigratePages = 502,  // (raw: 8-byte address, then the bytes)
   kMigrateEnd = 503,
   kMigrateRestored = 504,  // target -> source
   kMigrateDone = 505,      // source supervisor -> deputy
@@ -80,6 +80,9 @@ enum class MsgType : std::uint16_t {
   kMigrateReply = 511,
   kProgramStatusRequest = 512,  // mosps -> the deputy's control socket
   kProgramStatus = 513,
+  kMigrateZero = 514,          // (raw: 8-byte address, 8-byte length) the range reads as zeros
+  kMigratePageRequest = 515,   // post-copy, target -> source (raw: 8-byte address)
+  kMigratePostcopyDone = 516,  // post-copy, target -> source: every page is in
 };
 
 constexpr std::uint16_t to_wire(MsgType t) {

@@ -106,6 +106,8 @@ class BodyNamespace {
 
 // The number of the seccomp listener fd in `pid`'s table, or -1.
 int find_listener_fd(pid_t pid);
+// The first of its fds whose /proc link reads `kind` ("anon_inode:[userfaultfd]"), or -1.
+int find_anon_fd(pid_t pid, const char* kind);
 
 // The PID of `host_pid` inside its innermost PID namespace (NSpid), or -1.
 pid_t innermost_pid(pid_t host_pid);

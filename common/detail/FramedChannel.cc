@@ -171,9 +171,12 @@ std::expected<Frame, std::string> FramedChannel::receive_bulk(std::chrono::milli
   }
   f.type = h.type;
   std::expected<void, std::string> got;
-  f.payload.resize_and_overwrite(h.length, [&](char* p, std::size_t n) {
-    got = read_exact(fd_.get(), p, n, deadline);
-    return got ? n : 0;
+  // (Not the callback's size argument: g++ 12's library passes the new
+  // capacity there, 30 for a payload of 16 to 29 bytes.)
+  const std::size_t len = h.length;
+  f.payload.resize_and_overwrite(len, [&](char* p, std::size_t) {
+    got = read_exact(fd_.get(), p, len, deadline);
+    return got ? len : 0;
   });
   if (!got) {
     return std::unexpected(got.error());

@@ -53,9 +53,9 @@ TEST_CASE("receive_bulk takes over from receive at any point of the stream") {
 
 TEST_CASE("receive_bulk fails on a peer that hangs up mid-frame or sends garbage") {
   for (const std::string& bytes : {std::string("MX\x01\x00\x00\x05\x00\x00\x00\x10\x00\x00"
-                                              "abc",
-                                              15),
-                                  std::string("garbage, not a frame")}) {
+                                               "abc",
+                                               15),
+                                   std::string("garbage, not a frame")}) {
     int sv[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
     FramedChannel rx{UniqueFd(sv[1])};
@@ -64,4 +64,26 @@ TEST_CASE("receive_bulk fails on a peer that hangs up mid-frame or sends garbage
     auto f = rx.receive_bulk(2s);
     CHECK_FALSE(f);
   }
+}
+
+TEST_CASE("receive_bulk reads small frames of every size exactly") {
+  // Sizes around the library's small-string buffer, where a growing
+  // string's capacity is not the size asked for.
+  int sv[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  FramedChannel tx{UniqueFd(sv[0])};
+  FramedChannel rx{UniqueFd(sv[1])};
+  std::thread sender([&] {
+    for (std::size_t n = 0; n <= 80; ++n) {
+      const std::string p(n, static_cast<char>('A' + n % 26));
+      REQUIRE(tx.send_parts(MsgType::kMigrateZero, {p}));
+    }
+  });
+  for (std::size_t n = 0; n <= 80; ++n) {
+    auto b = rx.receive_bulk(5s);
+    REQUIRE(b);
+    CHECK(b->type == to_wire(MsgType::kMigrateZero));
+    REQUIRE(b->payload == std::string(n, static_cast<char>('A' + n % 26)));
+  }
+  sender.join();
 }

@@ -149,6 +149,7 @@ wire::MigrateReply migrate(const wire::MigrateRequest& req) {
   if (!o) {
     return done(o.error());
   }
+  o->mode = req.mode();
   {
     std::lock_guard lock(g->mu);
     if (o->node == where || (where == "home" && o->node == home_name())) {

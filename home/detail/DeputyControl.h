@@ -33,6 +33,7 @@ struct MigrateOrder {
   std::string address;
   std::uint16_t port = 0;
   std::string token;
+  int mode = 0;  // wire::MigrateMode
 };
 
 // The socket, made before it is known which process owns it (a child

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -35,6 +36,7 @@ void Deputy::begin_migration(const detail::MigrateOrder& o) {
   m.set_address(o.address);
   m.set_port(o.port);
   m.set_token(o.token);
+  m.set_mode(static_cast<wire::MigrateMode>(o.mode));
   moving_ = o;
   moving_since_ = std::chrono::steady_clock::now();
   exile_ = true;
@@ -134,6 +136,12 @@ void Deputy::finish_migration(const wire::MigrateDone& done) {
                                      std::chrono::steady_clock::now() - moving_since_)
                                      .count()));
   reply.set_bytes(done.image_bytes());
+  reply.set_mode(done.mode());
+  reply.set_precopy_us(done.precopy_us());
+  reply.set_rounds(done.rounds());
+  reply.set_later_bytes(done.later_bytes());
+  // The program was frozen from the end of the pre-copy rounds only.
+  reply.set_frozen_us(reply.frozen_us() - std::min(reply.frozen_us(), done.precopy_us()));
   detail::control_finish(reply);
 }
 

@@ -1,8 +1,11 @@
 #include "remote/detail/Image.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <linux/prctl.h>
+#include <linux/userfaultfd.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -11,10 +14,13 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <span>
 #include <sstream>
 
 #include "common/Files.h"
+#include "common/FrameIo.h"
 #include "common/Log.h"
+#include "remote/detail/Inject.h"
 #include "remote/detail/ProcView.h"
 
 namespace mos::remote::detail {
@@ -83,26 +89,6 @@ std::uint64_t find_hole(std::uint64_t len,
   return 0;
 }
 
-std::expected<std::int64_t, std::string> call(Tracee& t, long nr,
-                                              std::initializer_list<std::uint64_t> args,
-                                              const Tracee::Pump& pump, const char* what) {
-  auto r = t.syscall(nr, args, pump);
-  if (!r) {
-    return std::unexpected(fmt::format("{}: {}", what, r.error()));
-  }
-  if (*r < 0 && *r > -4096) {
-    return std::unexpected(
-        fmt::format("{} in the body: {}", what, std::strerror(static_cast<int>(-*r))));
-  }
-  return *r;
-}
-
-#define MOS_TRY(var, expr)               \
-  auto var = (expr);                     \
-  if (!var) {                            \
-    return std::unexpected(var.error()); \
-  }
-
 const MapArea* find_named(const std::vector<MapArea>& v, const std::string& name) {
   for (const auto& a : v) {
     if (a.name == name) {
@@ -112,7 +98,39 @@ const MapArea* find_named(const std::vector<MapArea>& v, const std::string& name
   return nullptr;
 }
 
+// The image's areas from the maps; refuses a shared writable one.
+std::expected<void, std::string> add_areas(wire::MigrateImage& img,
+                                           const std::vector<MapArea>& maps) {
+  for (const auto& a : maps) {
+    if (a.shared && (a.prot & PROT_WRITE)) {
+      return std::unexpected(fmt::format(
+          "shared writable mapping {} at {:#x}: its writes could not be seen by the other side",
+          a.name.empty() ? "(anonymous)" : a.name, a.start));
+    }
+    if (a.name == "[vsyscall]") {
+      continue;
+    }
+    auto* m = img.add_areas();
+    m->set_start(a.start);
+    m->set_end(a.end);
+    m->set_prot(a.prot);
+    m->set_name(a.name);
+    m->set_stack(a.name == "[stack]");
+  }
+  return {};
+}
+
 }  // namespace
+
+std::expected<wire::MigrateImage, std::string> list_areas(pid_t pid) {
+  MOS_TRY(maps, read_maps(pid));
+  wire::MigrateImage img;
+  if (auto r = add_areas(img, *maps); !r) {
+    return std::unexpected(r.error());
+  }
+  img.set_preliminary(true);
+  return img;
+}
 
 std::uint64_t xstate_features(const std::string& xstate) {
   std::uint64_t x = 0;
@@ -146,21 +164,8 @@ std::expected<wire::MigrateImage, std::string> dump_state(Tracee& t, const Trace
   }
   MOS_TRY(maps, read_maps(pid));
   wire::MigrateImage img;
-  for (const auto& a : *maps) {
-    if (a.shared && (a.prot & PROT_WRITE)) {
-      return std::unexpected(fmt::format(
-          "shared writable mapping {} at {:#x}: its writes could not be seen by the other side",
-          a.name.empty() ? "(anonymous)" : a.name, a.start));
-    }
-    if (a.name == "[vsyscall]") {
-      continue;
-    }
-    auto* m = img.add_areas();
-    m->set_start(a.start);
-    m->set_end(a.end);
-    m->set_prot(a.prot);
-    m->set_name(a.name);
-    m->set_stack(a.name == "[stack]");
+  if (auto r = add_areas(img, *maps); !r) {
+    return std::unexpected(r.error());
   }
   const MapArea* vdso = find_named(*maps, "[vdso]");
   if (vdso == nullptr) {
@@ -268,11 +273,20 @@ std::expected<wire::MigrateImage, std::string> dump_state(Tracee& t, const Trace
   return img;
 }
 
-std::expected<PageStats, std::string> send_pages(const Tracee& t, const wire::MigrateImage& image,
-                                                 common::FramedChannel& out) {
-  PageStats st;
-  std::string buf(kPageChunk, '\0');
-  auto zero = [](const char* p) {
+std::expected<void, std::string> PageSender::zero(std::uint64_t from, std::uint64_t to) {
+  std::uint64_t head[2] = {from, to - from};
+  if (auto r =
+          out_.send_parts(common::MsgType::kMigrateZero,
+                          {std::string_view(reinterpret_cast<const char*>(head), sizeof head)});
+      !r) {
+    return std::unexpected(r.error());
+  }
+  return {};
+}
+
+std::expected<void, std::string> PageSender::send(std::uint64_t from, std::uint64_t to,
+                                                  bool zeros_too) {
+  auto is_zero = [](const char* p) {
     const auto* w = reinterpret_cast<const std::uint64_t*>(p);
     for (std::size_t i = 0; i < kPage / 8; ++i) {
       if (w[i] != 0) {
@@ -281,71 +295,93 @@ std::expected<PageStats, std::string> send_pages(const Tracee& t, const wire::Mi
     }
     return true;
   };
-  auto send_range = [&](std::uint64_t from, std::uint64_t to) -> std::expected<void, std::string> {
-    for (std::uint64_t at = from; at < to; at += kPageChunk) {
-      const std::size_t len =
-          static_cast<std::size_t>(std::min<std::uint64_t>(kPageChunk, to - at));
-      if (!t.read(at, buf.data(), len)) {
-        // Pages that cannot be read (a file map past its end): one by one,
-        // the unreadable ones are holes (the target maps zeros there).
-        for (std::size_t off = 0; off < len; off += kPage) {
-          if (!t.read(at + off, buf.data() + off, kPage)) {
-            std::memset(buf.data() + off, 0, kPage);
-          }
+  for (std::uint64_t at = from; at < to; at += kPageChunk) {
+    const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(kPageChunk, to - at));
+    if (!t_.read(at, buf_.data(), len)) {
+      // Pages that cannot be read (a file map past its end): one by one,
+      // the unreadable ones are holes (the target maps zeros there).
+      for (std::size_t off = 0; off < len; off += kPage) {
+        if (!t_.read(at + off, buf_.data() + off, kPage)) {
+          std::memset(buf_.data() + off, 0, kPage);
         }
-      }
-      // Runs of pages that are not all zero go out as one frame each.
-      std::size_t run = 0, off = 0;
-      auto flush = [&](std::size_t end) -> std::expected<void, std::string> {
-        if (end > run) {
-          const std::uint64_t addr = at + run;
-          char head[8];
-          std::memcpy(head, &addr, sizeof head);
-          if (auto r = out.send_parts(
-                  common::MsgType::kMigratePages,
-                  {std::string_view(head, 8), std::string_view(buf.data() + run, end - run)});
-              !r) {
-            return std::unexpected(r.error());
-          }
-          st.sent += end - run;
-        }
-        return {};
-      };
-      for (; off < len; off += kPage) {
-        if (zero(buf.data() + off)) {
-          if (auto r = flush(off); !r) {
-            return std::unexpected(r.error());
-          }
-          st.holes += kPage;
-          run = off + kPage;
-        }
-      }
-      if (auto r = flush(len); !r) {
-        return std::unexpected(r.error());
       }
     }
-    return {};
-  };
+    // Runs of pages that are not all zero go out as one frame each (and,
+    // if asked, the runs of zeros as one zero frame each).
+    std::size_t run = 0;
+    auto flush = [&](std::size_t end) -> std::expected<void, std::string> {
+      if (end > run) {
+        const std::uint64_t addr = at + run;
+        char head[8];
+        std::memcpy(head, &addr, sizeof head);
+        if (auto r = out_.send_parts(
+                common::MsgType::kMigratePages,
+                {std::string_view(head, 8), std::string_view(buf_.data() + run, end - run)});
+            !r) {
+          return std::unexpected(r.error());
+        }
+        stats.sent += end - run;
+      }
+      return {};
+    };
+    std::size_t zeros_from = len;  // start of the current run of zero pages
+    for (std::size_t off = 0; off < len; off += kPage) {
+      if (is_zero(buf_.data() + off)) {
+        if (auto r = flush(off); !r) {
+          return r;
+        }
+        zeros_from = std::min(zeros_from, off);
+        stats.holes += kPage;
+        run = off + kPage;
+      } else if (zeros_from < off) {
+        if (zeros_too) {
+          if (auto r = zero(at + zeros_from, at + off); !r) {
+            return r;
+          }
+        }
+        zeros_from = len;
+      } else {
+        zeros_from = len;
+      }
+    }
+    if (auto r = flush(len); !r) {
+      return r;
+    }
+    if (zeros_too && zeros_from < len) {
+      if (auto r = zero(at + zeros_from, at + len); !r) {
+        return r;
+      }
+    }
+  }
+  return {};
+}
+
+Ranges area_pages(const Tracee& t, const wire::MemoryArea& a, std::uint64_t* holes) {
+  Ranges ranges{{a.start(), a.end()}};
+  if (a.name().empty() || a.name()[0] == '[') {
+    if (auto r = t.populated(a.start(), a.end())) {
+      ranges = std::move(*r);
+      std::uint64_t have = 0;
+      for (const auto& [s0, e0] : ranges) {
+        have += e0 - s0;
+      }
+      if (holes != nullptr) {
+        *holes += (a.end() - a.start()) - have;
+      }
+    }
+  }
+  return ranges;
+}
+
+std::expected<PageStats, std::string> send_pages(const Tracee& t, const wire::MigrateImage& image,
+                                                 common::FramedChannel& out) {
+  PageSender pages(t, out);
   for (const auto& a : image.areas()) {
     if (kernel_area(a.name())) {
       continue;  // the target's kernel provides its own
     }
-    // Anonymous memory: only the pages it has (untouched ones read as
-    // zeros there too). A private file map: all of it (its untouched pages
-    // are the file's, which the target has no copy of).
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges{{a.start(), a.end()}};
-    if (a.name().empty() || a.name()[0] == '[') {
-      if (auto r = t.populated(a.start(), a.end())) {
-        ranges = std::move(*r);
-        std::uint64_t have = 0;
-        for (const auto& [s0, e0] : ranges) {
-          have += e0 - s0;
-        }
-        st.holes += (a.end() - a.start()) - have;
-      }
-    }
-    for (const auto& [from, to] : ranges) {
-      if (auto r = send_range(from, to); !r) {
+    for (const auto& [from, to] : area_pages(t, a, &pages.stats.holes)) {
+      if (auto r = pages.send(from, to); !r) {
         return std::unexpected(r.error());
       }
     }
@@ -353,7 +389,45 @@ std::expected<PageStats, std::string> send_pages(const Tracee& t, const wire::Mi
   if (auto r = out.send(common::MsgType::kMigrateEnd, wire::MigrateEnd{}); !r) {
     return std::unexpected(r.error());
   }
-  return st;
+  return pages.stats;
+}
+
+Ranges subtract(Ranges a, Ranges b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  Ranges out;
+  std::size_t j = 0;
+  for (auto [s0, e0] : a) {
+    while (j < b.size() && b[j].second <= s0) {
+      ++j;
+    }
+    for (std::size_t k = j; k < b.size() && b[k].first < e0; ++k) {
+      if (b[k].first > s0) {
+        out.emplace_back(s0, b[k].first);
+      }
+      s0 = std::max(s0, b[k].second);
+    }
+    if (s0 < e0) {
+      out.emplace_back(s0, e0);
+    }
+  }
+  Ranges merged;
+  for (const auto& r : out) {
+    if (!merged.empty() && merged.back().second >= r.first) {
+      merged.back().second = std::max(merged.back().second, r.second);
+    } else {
+      merged.push_back(r);
+    }
+  }
+  return merged;
+}
+
+Ranges merged(Ranges v) {
+  return subtract(std::move(v), {});
+}
+
+Ranges intersect(const Ranges& a, const Ranges& b) {
+  return subtract(a, subtract(a, b));
 }
 
 std::expected<void, std::string> queue_signals(Tracee& t, std::uint64_t scratch,
@@ -430,9 +504,9 @@ std::expected<void, std::string> resume_frozen(Tracee& t, const user_regs_struct
   return r;
 }
 
-std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& image,
+std::expected<void, std::string> restore(Tracee& t, wire::MigrateImage& image,
                                          common::FramedChannel& in, const Tracee::Pump& pump,
-                                         const std::vector<int>& close_fds) {
+                                         const RestoreOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
   auto phase = [&](const char* what) {
     MOS_LOG_DEBUG(
@@ -448,7 +522,7 @@ std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& im
   if (auto r = t.use_vdso(my_vdso->start, my_vdso->end); !r) {
     return std::unexpected(r.error());
   }
-  for (int fd : close_fds) {
+  for (int fd : opts.close_fds) {
     MOS_TRY(r, call(t, SYS_close, {static_cast<std::uint64_t>(fd)}, pump, "close"));
   }
   MOS_TRY(my_xs, t.xstate());
@@ -527,43 +601,146 @@ std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& im
   }
   phase("old areas gone, vDSO moved");
   // Every area at its address, writable until its pages are in.
+  auto map_at = [&](std::uint64_t start, std::uint64_t end,
+                    bool stack) -> std::expected<void, std::string> {
+    if (end <= start || (start % kPage) != 0 || (end % kPage) != 0 ||
+        overlaps(start, end, scratch, scratch + kPage)) {
+      return std::unexpected(fmt::format("malformed area {:#x}-{:#x}", start, end));
+    }
+    const std::uint64_t flags =
+        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | (stack ? MAP_GROWSDOWN : 0);
+    MOS_TRY(r, call(t, SYS_mmap, {start, end - start, PROT_READ | PROT_WRITE, flags, ~0ull, 0},
+                    pump, "mmap"));
+    return {};
+  };
   for (const auto& a : image.areas()) {
     if (kernel_area(a.name())) {
       continue;
     }
-    if (a.end() <= a.start() || (a.start() % kPage) != 0 || (a.end() % kPage) != 0 ||
-        overlaps(a.start(), a.end(), scratch, scratch + kPage)) {
-      return std::unexpected(fmt::format("malformed area {:#x}-{:#x}", a.start(), a.end()));
+    if (auto r = map_at(a.start(), a.end(), a.stack()); !r) {
+      return r;
     }
-    const std::uint64_t flags =
-        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | (a.stack() ? MAP_GROWSDOWN : 0);
-    MOS_TRY(r, call(t, SYS_mmap,
-                    {a.start(), a.end() - a.start(), PROT_READ | PROT_WRITE, flags, ~0ull, 0}, pump,
-                    "mmap"));
   }
   phase("areas mapped");
+  auto program_areas = [](const wire::MigrateImage& img) {
+    Ranges v;
+    for (const auto& a : img.areas()) {
+      if (!kernel_area(a.name())) {
+        v.emplace_back(a.start(), a.end());
+      }
+    }
+    return v;
+  };
+  auto inside = [&](std::uint64_t addr, std::uint64_t len) {
+    if (addr + len < addr) {
+      return false;
+    }
+    return subtract({{addr, addr + len}}, program_areas(image)).empty();
+  };
+  // Pre-copy: the image of the frozen body, after the rounds. Its areas
+  // replace the first ones: what went is unmapped, what is new (`fresh`)
+  // mapped anew; the kernel's areas must not have moved.
+  auto take_final = [&](wire::MigrateImage next) -> std::expected<void, std::string> {
+    for (const auto& a : next.areas()) {
+      if (!kernel_area(a.name())) {
+        continue;
+      }
+      bool same = false;
+      for (const auto& b : image.areas()) {
+        same = same || (b.name() == a.name() && b.start() == a.start() && b.end() == a.end());
+      }
+      if (!same) {
+        return std::unexpected(fmt::format("the program moved its {} during the move", a.name()));
+      }
+    }
+    const Ranges before = program_areas(image), now = program_areas(next);
+    Ranges fresh;
+    for (const auto& r : next.fresh()) {
+      if (!subtract({{r.start(), r.end()}}, now).empty()) {
+        return std::unexpected(
+            fmt::format("fresh range {:#x}-{:#x} outside the areas", r.start(), r.end()));
+      }
+      fresh.emplace_back(r.start(), r.end());
+    }
+    if (!subtract(subtract(now, before), fresh).empty()) {
+      return std::unexpected(std::string("the final image has new areas it does not send"));
+    }
+    for (const auto& [from, to] : subtract(before, now)) {
+      MOS_TRY(r, call(t, SYS_munmap, {from, to - from}, pump, "munmap"));
+    }
+    for (const auto& [from, to] : fresh) {
+      bool stack = false;
+      for (const auto& a : next.areas()) {
+        stack = stack || (a.stack() && a.start() == from);
+      }
+      if (auto r = map_at(from, to, stack); !r) {
+        return r;
+      }
+    }
+    image = std::move(next);
+    return {};
+  };
   // The pages.
+  bool final_image = !image.preliminary();
   for (;;) {
     auto f = in.receive_bulk(std::chrono::seconds(30));
     if (!f) {
       return std::unexpected(fmt::format("the source stopped sending: {}", f.error()));
     }
     if (f->type == common::to_wire(common::MsgType::kMigrateEnd)) {
+      if (!final_image) {
+        return std::unexpected(std::string("the pages ended before the final image"));
+      }
       break;
     }
+    if (f->type == common::to_wire(common::MsgType::kMigrateImage)) {
+      wire::MigrateImage next;
+      if (final_image || !common::parse_payload(*f, next) || next.preliminary() ||
+          next.program_pid() != image.program_pid()) {
+        return std::unexpected(std::string("an unexpected second image"));
+      }
+      if (auto r = take_final(std::move(next)); !r) {
+        return r;
+      }
+      final_image = true;
+      phase("final image in");
+      continue;
+    }
+    if (f->type == common::to_wire(common::MsgType::kMigrateZero) && f->payload.size() == 16) {
+      std::uint64_t range[2];
+      std::memcpy(range, f->payload.data(), sizeof range);
+      if (!inside(range[0], range[1]) || (range[0] % kPage) != 0 || (range[1] % kPage) != 0) {
+        return std::unexpected(fmt::format("zeros at {:#x} do not fit the image", range[0]));
+      }
+      MOS_TRY(r, call(t, SYS_madvise, {range[0], range[1], MADV_DONTNEED}, pump, "madvise"));
+      continue;
+    }
     if (f->type != common::to_wire(common::MsgType::kMigratePages) || f->payload.size() < 8) {
-      return std::unexpected(fmt::format("unexpected frame {} among the pages", f->type));
+      return std::unexpected(fmt::format(
+          "unexpected frame {} ({} bytes: {:02x}) among the pages", f->type, f->payload.size(),
+          fmt::join(std::span(reinterpret_cast<const unsigned char*>(f->payload.data()),
+                              f->payload.size()),
+                    "")));
     }
     std::uint64_t addr = 0;
     std::memcpy(&addr, f->payload.data(), 8);
     const std::uint64_t len = f->payload.size() - 8;
-    bool inside = false;
-    for (const auto& a : image.areas()) {
-      inside = inside || (addr >= a.start() && addr + len <= a.end() && addr + len >= addr);
-    }
-    if (!inside || !t.write(addr, f->payload.data() + 8, len)) {
+    if (!inside(addr, len) || !t.write(addr, f->payload.data() + 8, len)) {
       return std::unexpected(
           fmt::format("pages at {:#x} ({} bytes) do not fit the image", addr, len));
+    }
+  }
+  // Post-copy: what did not come faults from now on, and is fetched.
+  if (opts.uffd >= 0) {
+    for (const auto& [from, to] : program_areas(image)) {
+      uffdio_register reg{};
+      reg.range.start = from;
+      reg.range.len = to - from;
+      reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+      if (::ioctl(opts.uffd, UFFDIO_REGISTER, &reg) != 0) {
+        return std::unexpected(fmt::format("registering {:#x}-{:#x} for post-copy: {}", from, to,
+                                           std::strerror(errno)));
+      }
     }
   }
   for (const auto& a : image.areas()) {

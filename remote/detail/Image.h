@@ -40,8 +40,36 @@ struct PageStats {
 user_regs_struct with_restart(user_regs_struct r);
 
 std::expected<wire::MigrateImage, std::string> dump_state(Tracee& t, const Tracee::Pump& pump);
+// The areas as a preliminary image (pre-copy: the body still runs).
+std::expected<wire::MigrateImage, std::string> list_areas(pid_t pid);
 std::expected<PageStats, std::string> send_pages(const Tracee& t, const wire::MigrateImage& image,
                                                  common::FramedChannel& out);
+
+using Ranges = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+
+// What of an area the source has bytes for: an anonymous area's pages
+// (PAGEMAP_SCAN), all of a private file map (its untouched pages are the
+// file's, which the target has no copy of). Adds what is left out to
+// `holes`.
+Ranges area_pages(const Tracee& t, const wire::MemoryArea& a, std::uint64_t* holes);
+
+// Pages of a tracee into a channel: 128 KiB reads, runs of pages that are
+// not all zero as kMigratePages frames; pages of zeros are left out, or
+// (zeros_too, for post-copy, where a fault on them needs an answer) sent
+// as kMigrateZero frames.
+class PageSender {
+ public:
+  PageSender(const Tracee& t, common::FramedChannel& out) : t_(t), out_(out) {}
+  std::expected<void, std::string> send(std::uint64_t from, std::uint64_t to,
+                                        bool zeros_too = false);
+  std::expected<void, std::string> zero(std::uint64_t from, std::uint64_t to);
+  PageStats stats;
+
+ private:
+  const Tracee& t_;
+  common::FramedChannel& out_;
+  std::string buf_ = std::string(kPageChunk, '\0');
+};
 
 // Queues signals (siginfo_t bytes) in the tracee again, from the tracee
 // itself (so their siginfo stays as it was). Leaves every signal blocked:
@@ -57,13 +85,28 @@ std::expected<void, std::string> queue_signals(Tracee& t, std::uint64_t scratch,
 std::expected<void, std::string> resume_frozen(Tracee& t, const user_regs_struct& regs,
                                                const Tracee::Pump& pump);
 
+struct RestoreOptions {
+  // Fds of the new process to close first (what it kept of its starting:
+  // a copy of its seccomp listener, its userfaultfd).
+  std::vector<int> close_fds;
+  // Post-copy: the new process's userfaultfd (UFFDIO_API done); every area
+  // is registered with it (missing pages) once the first pages are in.
+  int uffd = -1;
+};
+
 // The restore, up to (not including) letting it run. `in` brings the pages
-// and then kMigrateEnd. On error the tracee is useless: kill it.
-// `close_fds`: fds of the new process to close first (what it kept of its
-// starting, such as a copy of its seccomp listener).
-std::expected<void, std::string> restore(Tracee& t, const wire::MigrateImage& image,
+// (kMigratePages, kMigrateZero), for pre-copy the final image among them,
+// and then kMigrateEnd; `image` is then the final one. On error the
+// tracee is useless: kill it.
+std::expected<void, std::string> restore(Tracee& t, wire::MigrateImage& image,
                                          common::FramedChannel& in, const Tracee::Pump& pump,
-                                         const std::vector<int>& close_fds = {});
+                                         const RestoreOptions& opts = {});
+
+// [a) minus [b), both sorted or not; the result sorted and merged.
+Ranges subtract(Ranges a, Ranges b);
+// Sorted and merged; a ∩ b.
+Ranges merged(Ranges v);
+Ranges intersect(const Ranges& a, const Ranges& b);
 
 // XCR0 of an XSAVE area as ptrace gives it (the kernel's software bytes).
 std::uint64_t xstate_features(const std::string& xstate);

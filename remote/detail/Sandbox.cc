@@ -165,6 +165,14 @@ void enter_guest_sandbox(const BodySpec::Guest& g) {
 }
 
 [[noreturn]] void child(const BodySpec& spec, int parent_pid) {
+  // A restore stub's userfaultfd for post-copy, made while still
+  // privileged (one the unprivileged body made itself would see only its
+  // user-mode faults, not the kernel's own reads of its memory): the
+  // supervisor takes it with pidfd_getfd, the restore closes it here.
+  int uffd = -1;
+  if (spec.restore_stub) {
+    uffd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+  }
   if (spec.guest) {
     enter_guest_sandbox(*spec.guest);
   }
@@ -184,11 +192,19 @@ void enter_guest_sandbox(const BodySpec::Guest& g) {
     max_keep = std::max(max_keep, fd);
   }
   for (int fd = spec.guest ? 0 : 3; fd <= max_keep; ++fd) {
-    if (std::find(spec.keep_fds.begin(), spec.keep_fds.end(), fd) == spec.keep_fds.end()) {
+    if (fd != uffd &&
+        std::find(spec.keep_fds.begin(), spec.keep_fds.end(), fd) == spec.keep_fds.end()) {
       ::close(fd);
     }
   }
-  ::syscall(SYS_close_range, max_keep + 1, ~0u, 0);
+  if (uffd > max_keep) {
+    if (uffd > max_keep + 1) {
+      ::syscall(SYS_close_range, max_keep + 1, uffd - 1, 0);
+    }
+    ::syscall(SYS_close_range, uffd + 1, ~0u, 0);
+  } else {
+    ::syscall(SYS_close_range, max_keep + 1, ~0u, 0);
+  }
   // Signals: the body starts with default dispositions and an empty mask,
   // as after a plain exec from a shell.
   for (int sig = 1; sig < NSIG; ++sig) {
@@ -299,6 +315,10 @@ void enter_guest_sandbox(const BodySpec::Guest& g) {
 // Finds the body's listener fd number: the one whose link names the seccomp
 // notification inode.
 int find_listener_fd(pid_t pid) {
+  return find_anon_fd(pid, "anon_inode:seccomp notify");
+}
+
+int find_anon_fd(pid_t pid, const char* kind) {
   std::string dir = fmt::format("/proc/{}/fd", pid);
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) {
@@ -313,7 +333,7 @@ int find_listener_fd(pid_t pid) {
       continue;
     }
     target[n] = '\0';
-    if (std::strcmp(target, "anon_inode:seccomp notify") == 0) {
+    if (std::strcmp(target, kind) == 0) {
       found = std::atoi(e->d_name);
       break;
     }

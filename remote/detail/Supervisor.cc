@@ -662,6 +662,9 @@ int Supervisor::run() {
     while (!deferred_.empty()) {
       const seccomp_notif n = deferred_.front();
       deferred_.pop_front();
+      if (hold_for_pager(n)) {
+        continue;
+      }
       if (Member* m = find_member(static_cast<pid_t>(n.pid))) {
         if (Answer a = handle(*m, n); a.value != kAnswered || a.cont) {
           respond(n, a);
@@ -676,6 +679,8 @@ int Supervisor::run() {
     fds.push_back({listener_.get(), POLLIN, 0});
     owners.push_back(nullptr);
     fds.push_back({ns_->fd(), POLLIN, 0});
+    owners.push_back(nullptr);
+    fds.push_back({pager_ ? pager_->done_fd() : -1, POLLIN, 0});
     owners.push_back(nullptr);
     for (auto& [pid, m] : members_) {
       if (m.link_gone && !m.exited) {
@@ -699,7 +704,9 @@ int Supervisor::run() {
       if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &n) == 0) {
         // Threads are refused, so a task is a body: its pid is its member's.
         Member* m = find_member(static_cast<pid_t>(n.pid));
-        if (m == nullptr) {
+        if (hold_for_pager(n)) {
+          // (answered once its pages are all in)
+        } else if (m == nullptr) {
           respond(n, {false, -ENOSYS});
         } else {
           Answer a = handle(*m, n);
@@ -712,7 +719,10 @@ int Supervisor::run() {
     // Only a body's exit (its pidfd, or the init's report) needs the scan
     // of reap_dead_bodies; a forwarded call's reply must not pay for it.
     bool body_event = (fds[1].revents & POLLIN) != 0;
-    for (std::size_t i = 2; i < fds.size(); ++i) {
+    if (fds[2].revents & POLLIN) {
+      pager_finished();
+    }
+    for (std::size_t i = 3; i < fds.size(); ++i) {
       if (owners[i] == nullptr && (fds[i].revents & POLLIN)) {
         body_event = true;
       }
@@ -734,6 +744,10 @@ int Supervisor::run() {
     }
     if (body_event) {
       reap_dead_bodies();
+      if (pager_ && std::all_of(members_.begin(), members_.end(),
+                                [](const auto& kv) { return kv.second.exited; })) {
+        pager_->stop();  // no body left to fill
+      }
     }
     stops_pending = check_stops();
     // A member is done when its body is gone and its deputy has hung up.

@@ -35,6 +35,8 @@
 #include "remote/Supervisor.h"
 #include "remote/SyscallTable.h"
 #include "remote/detail/FileCache.h"
+#include "remote/detail/Image.h"
+#include "remote/detail/Postcopy.h"
 #include "remote/detail/Tracee.h"
 
 namespace mos::remote::detail {
@@ -101,6 +103,20 @@ struct Member {
   std::optional<Pending> pending;
 };
 
+// Live migration's clock and limits: how long the source waits for the
+// target's restore, and for the deputy's word after it (its own dial and
+// resume take at most ~15 s).
+using MigrationClock = std::chrono::steady_clock;
+inline std::uint64_t micros_since(MigrationClock::time_point t) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(MigrationClock::now() - t).count());
+}
+constexpr auto kRestoreTimeout = std::chrono::seconds(60);
+constexpr auto kCommitTimeout = std::chrono::seconds(30);
+
+// Logs, once, which transport a migration's pages take and why.
+void log_page_transport(const std::string& node, bool daemon_log);
+
 class Supervisor {
  public:
   explicit Supervisor(SupervisorOptions o) : opts_(std::move(o)) {}
@@ -133,11 +149,41 @@ class Supervisor {
     return [this, &m](const common::Frame& f) { serve_link_frame(m, f); };
   }
   void report_stop(Member& m, int sig);
-  // Live migration (SupervisorMigrate.cc).
+  // Live migration (SupervisorMigrate.cc; the modes' parts in
+  // SupervisorModes.cc).
   void migrate_out(Member& m, const wire::Migrate& req);
   bool start_restored(Member& first);
-  Tracee::Pump pump_for(pid_t pid, Member* frozen);
-  void take_notification(pid_t pid, bool freezing);
+  // What a pump does with the body's own notifications: answer them with
+  // the restart (freezing), let them run (injected calls), or keep them
+  // waiting (pre-copy: the body runs, but its calls wait for the move).
+  enum class Hold { kFreeze, kInject, kHold };
+  Tracee::Pump pump_for(pid_t pid, Member* frozen, Hold how);
+  void take_notification(pid_t pid, Hold how);
+  void fill_image(const Member& m, wire::MigrateImage& image) const;
+  wire::MigrateMode choose_mode(const Member& m, wire::MigrateMode asked) const;
+  struct Precopied {
+    wire::MigrateImage image;  // the final one, sent
+    PageStats stats;
+    std::uint32_t rounds = 0;
+    std::uint64_t precopy_us = 0;  // before the freeze
+  };
+  // Pre-copy from a frozen body `t` (registers `regs`) up to the end of its
+  // pages, frozen again (t and regs then the new freeze's). On an error
+  // `running` says whether the body runs (it was resumed for the rounds)
+  // or is still frozen.
+  std::expected<Precopied, std::string> precopy(Member& m, std::optional<Tracee>& t,
+                                                user_regs_struct& regs, common::FramedChannel& out,
+                                                bool& running);
+  // Post-copy at the source, after the image and the working set: the
+  // target's answer, the deputy's commit, the target's requests and the push
+  // of every page. Returns "" once the target has them all, or why not;
+  // `resume_here`: the body never ran there (resume it here); `told`:
+  // MigrateDone went to the deputy.
+  std::string postcopy_serve(Member& m, Tracee& t, common::FramedChannel& out,
+                             const wire::MigrateImage& image, const Ranges& sent,
+                             wire::MigrateDone& done, bool& resume_here, bool& told);
+  bool hold_for_pager(const seccomp_notif& n);
+  void pager_finished();
   void report_usage();
   bool check_stops();
   bool guest() const { return opts_.guest.has_value(); }
@@ -170,6 +216,12 @@ class Supervisor {
   std::deque<seccomp_notif> deferred_;
   std::chrono::steady_clock::time_point last_usage_{};
   int first_status_ = 0;
+  // Pre-copy: the migrating body's call, kept until its freeze.
+  std::optional<seccomp_notif> held_notif_;
+  // Post-copy at the target: the pages still coming, and the body's forks
+  // held until they are in (a child would not get the missing ones).
+  std::unique_ptr<Pager> pager_;
+  std::deque<seccomp_notif> held_forks_;
 };
 
 }  // namespace mos::remote::detail

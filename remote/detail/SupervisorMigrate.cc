@@ -25,27 +25,20 @@ namespace mos::remote::detail {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-std::uint64_t micros_since(Clock::time_point t) {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count());
-}
-
-// How long the source waits for the target's restore, and for the
-// deputy's word after it (its own dial and resume take at most ~15 s).
-constexpr auto kRestoreTimeout = std::chrono::seconds(60);
-constexpr auto kCommitTimeout = std::chrono::seconds(30);
 // How long a restored body waits for its deputy to dial.
 constexpr auto kDeputyTimeout = std::chrono::seconds(10);
+// How long a move waits for the pages of the last one (post-copy).
+constexpr auto kPagesTimeout = std::chrono::milliseconds(60000);
+// MODE_AUTO: pre-copy for a body with more resident memory than this.
+constexpr unsigned long long kPrecopyAbove = 64ull << 20;
 
 }  // namespace
 
-// One notification: the frozen body's are answered here (while freezing:
+// One notification: the migrating body's are answered here (freezing:
 // -ERESTARTSYS, the interrupt's trap being pending, so its kernel restarts
-// the call once it runs again, there; an injected call: run it), the
-// others wait in deferred_ for the loop.
-void Supervisor::take_notification(pid_t pid, bool freezing) {
+// the call once it runs again, there; an injected call: run it) or kept
+// (pre-copy), the others wait in deferred_ for the loop.
+void Supervisor::take_notification(pid_t pid, Hold how) {
   seccomp_notif n{};
   if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &n) != 0) {
     return;
@@ -54,45 +47,56 @@ void Supervisor::take_notification(pid_t pid, bool freezing) {
     deferred_.push_back(n);
     return;
   }
-  if (freezing) {
-    respond(n, {false, -kErestartSys});
-  } else {
-    respond(n, {true, 0});
+  switch (how) {
+    case Hold::kFreeze:
+      respond(n, {false, -kErestartSys});
+      break;
+    case Hold::kInject:
+      respond(n, {true, 0});
+      break;
+    case Hold::kHold:
+      held_notif_ = n;
+      break;
   }
 }
 
-// While `pid` is frozen or being restored: its notifications are answered,
-// and (frozen at its deputy's request) the replies and signals still coming
-// on its link are applied, so the freeze completes what was under way.
-Tracee::Pump Supervisor::pump_for(pid_t pid, Member* frozen) {
-  return [this, pid, frozen](int ms) {
-    const bool freezing = frozen != nullptr;
+// While `pid` is migrating: its notifications are taken as `how` says,
+// and (when it moves at its deputy's request: `m`) the replies and signals
+// still coming on its link are applied, so the freeze completes what was
+// under way.
+Tracee::Pump Supervisor::pump_for(pid_t pid, Member* m, Hold how) {
+  return [this, pid, m, how](int ms) {
+    if (how == Hold::kFreeze && held_notif_) {
+      // Kept during pre-copy; the interrupt is on its way now.
+      respond(*held_notif_, {false, -kErestartSys});
+      held_notif_.reset();
+    }
     auto serve = [&](const common::Frame& f) {
       if (f.type == common::to_wire(MsgType::kSyscallReply) ||
           f.type == common::to_wire(MsgType::kSignalBody)) {
-        serve_link_frame(*frozen, f);
+        serve_link_frame(*m, f);
       } else {
-        MOS_LOG_WARN("supervisor: message {} from the deputy while its body is frozen", f.type);
+        MOS_LOG_WARN("supervisor: message {} from the deputy while its body moves", f.type);
       }
     };
-    if (freezing && !frozen->link_gone) {
+    const bool link = m != nullptr && !m->link_gone;
+    if (link) {
       common::Frame f;
-      while (frozen->link->buffered(f) == common::FrameStatus::kOk) {
+      while (m->link->buffered(f) == common::FrameStatus::kOk) {
         serve(f);
       }
     }
-    pollfd fds[2] = {{listener_.get(), POLLIN, 0},
-                     {freezing && !frozen->link_gone ? frozen->link->fd() : -1, POLLIN, 0}};
+    pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {link ? m->link->fd() : -1, POLLIN, 0}};
     if (::poll(fds, 2, ms) <= 0) {
       return;
     }
     if (fds[0].revents & POLLIN) {
-      take_notification(pid, freezing);
+      take_notification(pid, how);
     }
     if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-      auto f = frozen->link->receive();
+      auto f = m->link->receive();
       if (!f) {
-        frozen->link_gone = true;
+        m->link_gone = true;
       } else {
         serve(*f);
       }
@@ -100,12 +104,45 @@ Tracee::Pump Supervisor::pump_for(pid_t pid, Member* frozen) {
   };
 }
 
+void Supervisor::fill_image(const Member& m, wire::MigrateImage& image) const {
+  image.set_program_pid(m.program_pid);
+  image.set_exe(program_exe(m));
+  image.clear_rlimits();
+  for (int res = 0; res < RLIM_NLIMITS; ++res) {
+    rlimit rl{};
+    if (::prlimit(m.host_pid, static_cast<__rlimit_resource>(res), nullptr, &rl) == 0) {
+      auto* l = image.add_rlimits();
+      l->set_resource(res);
+      l->set_cur(rl.rlim_cur);
+      l->set_max(rl.rlim_max);
+    }
+  }
+}
+
+wire::MigrateMode Supervisor::choose_mode(const Member& m, wire::MigrateMode asked) const {
+  if (asked != wire::MODE_AUTO) {
+    return asked;
+  }
+  static const long page = ::sysconf(_SC_PAGESIZE);
+  unsigned long long vm = 0, rss = 0;
+  const std::string statm = read_proc(fmt::format("/proc/{}/statm", m.host_pid));
+  if (std::sscanf(statm.c_str(), "%llu %llu", &vm, &rss) == 2 &&
+      rss * static_cast<unsigned long long>(page) > kPrecopyAbove) {
+    return wire::MODE_PRECOPY;
+  }
+  return wire::MODE_STOP_COPY;
+}
+
 void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
-  const auto t0 = Clock::now();
+  const auto t0 = MigrationClock::now();
   wire::MigrateDone done;
   auto refuse = [&](const std::string& why) {
     MOS_LOG_DEBUG("supervisor: {} stays here: {}", m.program_pid, why);
     done.set_error(why);
+    if (held_notif_) {
+      deferred_.push_back(*held_notif_);  // served now, by its deputy
+      held_notif_.reset();
+    }
     if (!m.link_gone) {
       (void)m.link->send(MsgType::kMigrateDone, done);
     }
@@ -114,28 +151,43 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
     refuse(m.exited ? "the program has exited" : "a thread cannot move alone");
     return;
   }
+  // A body that came by post-copy leaves only with all of its pages: what
+  // has not come yet is nowhere in it to be read.
+  if (pager_) {
+    pollfd p{pager_->done_fd(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(kPagesTimeout.count())) <= 0) {
+      refuse("its pages are still arriving from its last move");
+      return;
+    }
+    pager_finished();
+    done.set_precopy_us(micros_since(t0));  // it ran meanwhile: not frozen time
+  }
   // Frozen first in every case: the deputy may already have answered a
   // call -ERESTARTSYS for the move, which only a stopped body may get.
-  auto t = Tracee::seize(m.host_pid);
-  if (!t) {
-    refuse(t.error());
+  std::optional<Tracee> t;
+  if (auto s = Tracee::seize(m.host_pid); !s) {
+    refuse(s.error());
     return;
+  } else {
+    t.emplace(std::move(*s));
   }
-  const Tracee::Pump freeze = pump_for(m.host_pid, &m);
-  const Tracee::Pump inject = pump_for(m.host_pid, nullptr);
+  const Tracee::Pump freeze = pump_for(m.host_pid, &m, Hold::kFreeze);
+  const Tracee::Pump inject = pump_for(m.host_pid, nullptr, Hold::kInject);
   if (auto r = t->interrupt(std::chrono::seconds(5), freeze); !r) {
     t->detach();
     refuse(fmt::format("cannot freeze the body: {}", r.error()));
     return;
   }
-  auto regs = t->regs();
-  if (!regs) {
+  user_regs_struct regs{};
+  if (auto r = t->regs(); !r) {
     t->detach();
-    refuse(regs.error());
+    refuse(r.error());
     return;
+  } else {
+    regs = *r;
   }
   auto give_up = [&](const std::string& why) {
-    if (auto r = resume_frozen(*t, *regs, inject); !r) {
+    if (auto r = resume_frozen(*t, regs, inject); !r) {
       MOS_LOG_ERROR("supervisor: cannot resume {} after a failed move: {}", m.program_pid,
                     r.error());
       kill_body(m);
@@ -153,24 +205,9 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
     give_up("the program is still starting (in its exec)");
     return;
   }
-  const std::uint64_t frozen_us = micros_since(t0);
-  auto image = dump_state(*t, inject);
-  const std::uint64_t state_us = micros_since(t0);
-  if (!image) {
-    give_up(image.error());
-    return;
-  }
-  image->set_program_pid(m.program_pid);
-  image->set_exe(program_exe(m));
-  for (int res = 0; res < RLIM_NLIMITS; ++res) {
-    rlimit rl{};
-    if (::prlimit(m.host_pid, static_cast<__rlimit_resource>(res), nullptr, &rl) == 0) {
-      auto* l = image->add_rlimits();
-      l->set_resource(res);
-      l->set_cur(rl.rlim_cur);
-      l->set_max(rl.rlim_max);
-    }
-  }
+  const wire::MigrateMode mode = choose_mode(m, req.mode());
+  done.set_mode(mode);
+  log_page_transport(req.node(), guest());
   auto fd = common::dial_session(req.address(), static_cast<std::uint16_t>(req.port()),
                                  std::chrono::seconds(5));
   if (!fd) {
@@ -182,65 +219,118 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
     give_up(fmt::format("{} refused the session: {}", req.node(), r.error()));
     return;
   }
-  if (auto r = out.send(MsgType::kMigrateImage, *image); !r) {
-    give_up(fmt::format("sending the image to {}: {}", req.node(), r.error()));
-    return;
-  }
-  auto pages = send_pages(*t, *image, out);
-  if (!pages) {
-    give_up(fmt::format("sending the pages to {}: {}", req.node(), pages.error()));
-    return;
+  wire::MigrateImage image;
+  PageStats pages;
+  Ranges working_set;
+  std::uint64_t frozen_us = micros_since(t0);
+  if (mode == wire::MODE_PRECOPY) {
+    bool running = false;
+    auto pre = precopy(m, t, regs, out, running);
+    if (!pre) {
+      if (running) {
+        refuse(pre.error());
+      } else {
+        give_up(pre.error());
+      }
+      return;
+    }
+    image = std::move(pre->image);
+    pages = pre->stats;
+    done.set_precopy_us(done.precopy_us() + pre->precopy_us);
+    done.set_rounds(pre->rounds);
+    frozen_us = micros_since(t0) - pre->precopy_us;
+  } else {
+    auto img = dump_state(*t, inject);
+    if (!img) {
+      give_up(img.error());
+      return;
+    }
+    image = std::move(*img);
+    image.set_mode(mode);
+    fill_image(m, image);
+    if (auto r = out.send(MsgType::kMigrateImage, image); !r) {
+      give_up(fmt::format("sending the image to {}: {}", req.node(), r.error()));
+      return;
+    }
+    std::expected<PageStats, std::string> sent =
+        mode == wire::MODE_POSTCOPY ? send_working_set(*t, image, regs, out, working_set)
+                                    : send_pages(*t, image, out);
+    if (!sent) {
+      give_up(fmt::format("sending the pages to {}: {}", req.node(), sent.error()));
+      return;
+    }
+    pages = *sent;
   }
   const std::uint64_t dump_us = micros_since(t0);
-  MOS_LOG_DEBUG("supervisor: {} frozen after {} us, state dumped at {} us, pages sent at {} us",
-                m.program_pid, frozen_us, state_us, dump_us);
-  auto f = out.receive_for(kRestoreTimeout);
-  wire::MigrateRestored restored;
-  if (!f || f->type != common::to_wire(MsgType::kMigrateRestored) ||
-      !common::parse_payload(*f, restored)) {
-    give_up(fmt::format("{} did not restore the body ({})", req.node(),
-                        f ? "wrong answer" : f.error()));
-    return;
-  }
-  if (!restored.error().empty()) {
-    give_up(fmt::format("{} could not restore the body: {}", req.node(), restored.error()));
-    return;
-  }
-  MOS_LOG_DEBUG("supervisor: {} restored at {} in {} us, {} us after the freeze", m.program_pid,
-                req.node(), restored.restore_us(), micros_since(t0));
-  // The body waits at the target; ours stays frozen until the deputy says
-  // which one runs.
-  done.set_bytes(pages->sent + pages->holes);
-  done.set_image_bytes(pages->sent);
+  MOS_LOG_DEBUG("supervisor: {} frozen after {} us, pages sent at {} us", m.program_pid, frozen_us,
+                dump_us);
+  done.set_bytes(pages.sent + pages.holes);
+  done.set_image_bytes(pages.sent);
   done.set_dump_us(dump_us);
-  if (m.link_gone || !m.link->send(MsgType::kMigrateDone, done)) {
-    MOS_LOG_WARN("supervisor: the deputy of {} is gone during its move", m.program_pid);
-    t->kill();
-    m.exited = true;
-    return;
-  }
-  bool resume_here = false;
-  for (;;) {
-    auto c = m.link->receive_for(kCommitTimeout);
-    if (!c) {
-      // No deputy: no program (and the target's copy goes with it).
-      MOS_LOG_WARN("supervisor: no word from the deputy of {} after its move: {}", m.program_pid,
-                   c.error());
-      break;
+  if (mode == wire::MODE_POSTCOPY) {
+    bool resume_here = false, told = false;
+    const std::string why = postcopy_serve(m, *t, out, image, working_set, done, resume_here, told);
+    if (resume_here) {
+      if (!told) {
+        give_up(why);  // the deputy is told by the refusal
+        return;
+      }
+      MOS_LOG_INFO("supervisor: {} resumes here ({})", m.program_pid, why);
+      if (auto r = resume_frozen(*t, regs, inject); !r) {
+        kill_body(m);
+      }
+      return;
     }
-    wire::MigrateCommit commit;
-    if (c->type == common::to_wire(MsgType::kMigrateCommit) && common::parse_payload(*c, commit)) {
-      resume_here = commit.resume_here();
-      break;
+    if (!why.empty()) {
+      MOS_LOG_WARN("supervisor: post-copy of {} failed: {}", m.program_pid, why);
     }
-    MOS_LOG_WARN("supervisor: message {} from the deputy while waiting for its commit", c->type);
-  }
-  if (resume_here) {
-    MOS_LOG_INFO("supervisor: {} resumes here (the target failed)", m.program_pid);
-    if (auto r = resume_frozen(*t, *regs, inject); !r) {
-      kill_body(m);
+  } else {
+    auto f = out.receive_for(kRestoreTimeout);
+    wire::MigrateRestored restored;
+    if (!f || f->type != common::to_wire(MsgType::kMigrateRestored) ||
+        !common::parse_payload(*f, restored)) {
+      give_up(fmt::format("{} did not restore the body ({})", req.node(),
+                          f ? "wrong answer" : f.error()));
+      return;
     }
-    return;
+    if (!restored.error().empty()) {
+      give_up(fmt::format("{} could not restore the body: {}", req.node(), restored.error()));
+      return;
+    }
+    MOS_LOG_DEBUG("supervisor: {} restored at {} in {} us, {} us after the freeze", m.program_pid,
+                  req.node(), restored.restore_us(), micros_since(t0));
+    // The body waits at the target; ours stays frozen until the deputy
+    // says which one runs.
+    if (m.link_gone || !m.link->send(MsgType::kMigrateDone, done)) {
+      MOS_LOG_WARN("supervisor: the deputy of {} is gone during its move", m.program_pid);
+      t->kill();
+      m.exited = true;
+      return;
+    }
+    bool resume_here = false;
+    for (;;) {
+      auto c = m.link->receive_for(kCommitTimeout);
+      if (!c) {
+        // No deputy: no program (and the target's copy goes with it).
+        MOS_LOG_WARN("supervisor: no word from the deputy of {} after its move: {}", m.program_pid,
+                     c.error());
+        break;
+      }
+      wire::MigrateCommit commit;
+      if (c->type == common::to_wire(MsgType::kMigrateCommit) &&
+          common::parse_payload(*c, commit)) {
+        resume_here = commit.resume_here();
+        break;
+      }
+      MOS_LOG_WARN("supervisor: message {} from the deputy while waiting for its commit", c->type);
+    }
+    if (resume_here) {
+      MOS_LOG_INFO("supervisor: {} resumes here (the target failed)", m.program_pid);
+      if (auto r = resume_frozen(*t, regs, inject); !r) {
+        kill_body(m);
+      }
+      return;
+    }
   }
   // Gone from here: no exit to report, the deputy has a new link.
   m.exited = true;
@@ -255,6 +345,8 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
 bool Supervisor::start_restored(Member& first) {
   RestoreSource& rs = *opts_.restore;
   const pid_t program = opts_.deputy_pid;
+  // Post-copy's thread, in case: none can start once the namespace is made.
+  auto pager = std::make_unique<Pager>();
   // The new process is made before the body's source dials (the daemon
   // started us when the move was asked for, before the freeze): its
   // namespace, sandbox and filter cost nothing of the freeze.
@@ -283,7 +375,7 @@ bool Supervisor::start_restored(Member& first) {
     MOS_LOG_ERROR("supervisor: {}", t.error());
     return false;
   }
-  const Tracee::Pump pump = pump_for(body->pid, nullptr);
+  const Tracee::Pump pump = pump_for(body->pid, nullptr, Hold::kInject);
   auto stopped = t->interrupt(std::chrono::seconds(5), pump);
   // The source.
   auto src = common::accept_deputy(opts_.guest->listener.get(), opts_.guest->token, kDeputyTimeout);
@@ -301,8 +393,8 @@ bool Supervisor::start_restored(Member& first) {
     t->kill();
     return false;
   }
-  const wire::MigrateImage& img = rs.image;
-  const auto t0 = Clock::now();
+  wire::MigrateImage& img = rs.image;
+  const auto t0 = MigrationClock::now();
   auto answer = [&](const std::string& error) {
     wire::MigrateRestored r;
     r.set_error(error);
@@ -313,11 +405,35 @@ bool Supervisor::start_restored(Member& first) {
     }
     return error.empty();
   };
-  std::vector<int> stray;
+  RestoreOptions how;
   if (const int fd = find_listener_fd(body->pid); fd >= 0) {
-    stray.push_back(fd);  // stopped before it closed its copy
+    how.close_fds.push_back(fd);  // stopped before it closed its copy
   }
-  auto r = stopped ? restore(*t, img, *rs.source, pump, stray) : std::unexpected(stopped.error());
+  // The stub's userfaultfd: post-copy's, else closed.
+  common::UniqueFd uffd;
+  if (const int fd = find_anon_fd(body->pid, "anon_inode:[userfaultfd]"); fd >= 0) {
+    how.close_fds.push_back(fd);
+    if (img.mode() == wire::MODE_POSTCOPY) {
+      if (!pager->started()) {
+        t->kill();
+        return answer(pager->started().error());
+      }
+      uffd.reset(static_cast<int>(::syscall(SYS_pidfd_getfd, body->pidfd.get(), fd, 0)));
+      if (!uffd) {
+        t->kill();
+        return answer(fmt::format("pidfd_getfd (userfaultfd): {}", std::strerror(errno)));
+      }
+      if (auto e = enable_pager_features(uffd.get()); !e) {
+        t->kill();
+        return answer(e.error());
+      }
+      how.uffd = uffd.get();
+    }
+  } else if (img.mode() == wire::MODE_POSTCOPY) {
+    t->kill();
+    return answer("no userfaultfd for post-copy here");
+  }
+  auto r = stopped ? restore(*t, img, *rs.source, pump, how) : std::unexpected(stopped.error());
   if (!r) {
     t->kill();
     return answer(r.error());
@@ -353,6 +469,11 @@ bool Supervisor::start_restored(Member& first) {
   first.bootstrapped = true;
   first.same_pid = innermost_pid(body->pid) == first.program_pid;
   first.exe = img.exe();
+  if (uffd) {
+    // From here its missing pages are fetched as it touches them.
+    pager->begin(std::move(uffd), std::move(rs.source), first.pidfd.get());
+    pager_ = std::move(pager);
+  }
   t->detach();
   (void)first.link->send(MsgType::kBodyResumed, wire::BodyResumed{});
   MOS_LOG_INFO("supervisor: {} runs here ({} us from its image to running)", first.program_pid,
@@ -363,7 +484,7 @@ bool Supervisor::start_restored(Member& first) {
 // What mosps shows of each body, about once a second (the deputy keeps the
 // latest).
 void Supervisor::report_usage() {
-  const auto now = Clock::now();
+  const auto now = MigrationClock::now();
   if (now - last_usage_ < std::chrono::seconds(1)) {
     return;
   }

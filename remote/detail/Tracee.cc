@@ -289,54 +289,71 @@ bool Tracee::transfer(std::uint64_t addr, void* buf, std::size_t len, bool to_tr
 }
 
 namespace {
-// PAGEMAP_SCAN (Linux 6.7; not in this system's headers yet).
+// struct pm_scan_arg and struct page_region (not in this system's headers yet).
 struct PmScanArg {
   std::uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
       category_mask, category_anyof_mask, return_mask;
 };
-struct PageRegion {
-  std::uint64_t start, end, categories;
-};
 constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
-constexpr std::uint64_t kPageIsPresent = 1 << 3;
-constexpr std::uint64_t kPageIsSwapped = 1 << 4;
-constexpr std::uint64_t kPageIsPfnZero = 1 << 5;
 }  // namespace
 
-std::optional<std::vector<std::pair<std::uint64_t, std::uint64_t>>> Tracee::populated(
-    std::uint64_t start, std::uint64_t end) const {
-  if (!pagemap_) {
-    return std::nullopt;
-  }
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
-  PageRegion vec[256];
+std::expected<std::vector<PageRun>, std::string> scan_pages(int pagemap_fd, std::uint64_t start,
+                                                            std::uint64_t end,
+                                                            const PageScan& how) {
+  std::vector<PageRun> out;
+  PageRun vec[256];
   for (std::uint64_t at = start; at < end;) {
     PmScanArg a{};
     a.size = sizeof a;
+    a.flags = how.flags;
     a.start = at;
     a.end = end;
     a.vec = reinterpret_cast<std::uint64_t>(vec);
-    a.vec_len = 256;
-    a.category_anyof_mask = kPageIsPresent | kPageIsSwapped;
-    a.return_mask = kPageIsPresent | kPageIsSwapped | kPageIsPfnZero;
-    const int n = ::ioctl(pagemap_.get(), kPagemapScan, &a);
+    a.vec_len = std::size(vec);
+    a.category_mask = how.all_of;
+    a.category_anyof_mask = how.any_of;
+    a.return_mask = how.report;
+    const int n = ::ioctl(pagemap_fd, kPagemapScan, &a);
     if (n < 0) {
-      return std::nullopt;
+      return std::unexpected(err("PAGEMAP_SCAN"));
     }
     for (int i = 0; i < n; ++i) {
-      if (vec[i].categories & kPageIsPfnZero) {
-        continue;  // the zero page: reads as zeros, a hole
-      }
-      if (!out.empty() && out.back().second == vec[i].start) {
-        out.back().second = vec[i].end;
+      if (!out.empty() && out.back().end == vec[i].start &&
+          out.back().categories == vec[i].categories) {
+        out.back().end = vec[i].end;
       } else {
-        out.emplace_back(vec[i].start, vec[i].end);
+        out.push_back(vec[i]);
       }
     }
     if (a.walk_end <= at) {
       break;
     }
     at = a.walk_end;
+  }
+  return out;
+}
+
+std::optional<std::vector<std::pair<std::uint64_t, std::uint64_t>>> Tracee::populated(
+    std::uint64_t start, std::uint64_t end) const {
+  if (!pagemap_) {
+    return std::nullopt;
+  }
+  auto runs = scan_pages(pagemap_.get(), start, end,
+                         {.any_of = page::kPresent | page::kSwapped,
+                          .report = page::kPresent | page::kSwapped | page::kPfnZero});
+  if (!runs) {
+    return std::nullopt;
+  }
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+  for (const auto& r : *runs) {
+    if (r.categories & page::kPfnZero) {
+      continue;  // the zero page: reads as zeros, a hole
+    }
+    if (!out.empty() && out.back().second == r.start) {
+      out.back().second = r.end;
+    } else {
+      out.emplace_back(r.start, r.end);
+    }
   }
   return out;
 }

@@ -50,6 +50,29 @@ struct MapArea {
 };
 std::expected<std::vector<MapArea>, std::string> read_maps(pid_t pid);
 
+// PAGEMAP_SCAN (Linux 6.7) on an open /proc/PID/pagemap: the runs of pages
+// of [start, end) whose categories have every bit of `all_of` and, if
+// `any_of` is set, one of its bits; each run with its categories (masked
+// by `report`). `flags` may ask the kernel to write-protect what matches
+// again (kScanWpMatching), for the uffd-wp dirty tracking of pre-copy.
+namespace page {
+inline constexpr std::uint64_t kWpAllowed = 1 << 0;  // in an area registered for async uffd-wp
+inline constexpr std::uint64_t kWritten = 1 << 1;    // written since write-protected
+inline constexpr std::uint64_t kFile = 1 << 2;
+inline constexpr std::uint64_t kPresent = 1 << 3;
+inline constexpr std::uint64_t kSwapped = 1 << 4;
+inline constexpr std::uint64_t kPfnZero = 1 << 5;  // the shared zero page
+inline constexpr std::uint64_t kScanWpMatching = 1 << 0;
+}  // namespace page
+struct PageRun {
+  std::uint64_t start, end, categories;
+};
+struct PageScan {
+  std::uint64_t flags = 0, all_of = 0, any_of = 0, report = 0;
+};
+std::expected<std::vector<PageRun>, std::string> scan_pages(int pagemap_fd, std::uint64_t start,
+                                                            std::uint64_t end, const PageScan& how);
+
 class Tracee {
  public:
   // Waits for a ptrace stop; called with the time it may block (ms).
@@ -103,6 +126,7 @@ class Tracee {
   // the kernel cannot tell: the caller then reads the whole range.
   std::optional<std::vector<std::pair<std::uint64_t, std::uint64_t>>> populated(
       std::uint64_t start, std::uint64_t end) const;
+  int pagemap_fd() const { return pagemap_.get(); }
   // Where the injected syscalls run: a `syscall` instruction in the vDSO
   // mapped at `vdso_start`. Must be called before syscall().
   std::expected<void, std::string> use_vdso(std::uint64_t vdso_start, std::uint64_t vdso_end);

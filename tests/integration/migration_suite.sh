@@ -27,7 +27,7 @@ for src in "$MOS_SRC"/tests/migration/*.c; do
     route=()
     for _ in $(seq 10); do route+=(node2 home); done
   fi
-  if "$MOSCLUSTER" exec node1 -- env MOS_BIN="$MOS_BIN" \
+  if "$MOSCLUSTER" exec node1 -- env MOS_BIN="$MOS_BIN" MIG_MODE="${MIG_MODE:-}" \
     bash "$MOS_SRC/tests/migration/run_one.sh" "$src" "$mig_bin/$name" "${route[@]}" \
     >"$out/$name" 2>&1; then
     passed+=("$name")

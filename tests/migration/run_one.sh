@@ -45,15 +45,15 @@ if [[ -n $signals ]]; then
   sender=$!
 fi
 for e in $extra; do
-  "$mosbin/migrate" "$e" "${extra_to:-node2}" || { echo "FAIL: extra PID $e not moved"; ok=0; }
+  "$mosbin/migrate" ${MIG_MODE:+-m "$MIG_MODE"} "$e" "${extra_to:-node2}" || { echo "FAIL: extra PID $e not moved"; ok=0; }
 done
 for hop in "$@"; do
   if [[ $expect == refuse ]]; then
     rc=0
-    "$mosbin/migrate" "$P" "$hop" 2>&1 || rc=$?
+    "$mosbin/migrate" ${MIG_MODE:+-m "$MIG_MODE"} "$P" "$hop" 2>&1 || rc=$?
     [[ $rc == 1 ]] || { echo "FAIL: migrate to $hop should be refused (exit $rc)"; ok=0; }
   else
-    "$mosbin/migrate" "$P" "$hop" || { echo "FAIL: migrate to $hop"; ok=0; }
+    "$mosbin/migrate" ${MIG_MODE:+-m "$MIG_MODE"} "$P" "$hop" || { echo "FAIL: migrate to $hop"; ok=0; }
   fi
 done
 [[ -n $sender ]] && wait "$sender"
