@@ -81,6 +81,7 @@ void print_error(std::string_view msg) {
              "usage: moscluster up --nodes N [--speeds S1,S2,..] [--mem M1,M2,..] [--mosixd PATH]\n"
              "                     [--mosctl PATH] [--timeout SECONDS] [--log-level LEVEL]\n"
              "                     [--gossip-period SECONDS] [--down-after SECONDS]\n"
+             "                     [--clock-offsets S1,S2,..]\n"
              "       moscluster exec NODE [--] COMMAND [ARG...]\n"
              "       moscluster restart NODE [--mosixd PATH] | stop NODE | status | down\n"
              "Try 'moscluster --help'.\n",
@@ -98,6 +99,9 @@ void print_help() {
       "                       every node sees all N up ('cluster already up' if one is)\n"
       "     --speeds LIST     CPU share per node, e.g. 1,1,0.5,0.25 (one value = all)\n"
       "     --mem LIST        memory limit per node, e.g. 2G,512M (one value = all)\n"
+      "     --clock-offsets L seconds each node's daemons' CLOCK_MONOTONIC and\n"
+      "                       CLOCK_BOOTTIME run ahead, e.g. 0,1000,2000 (a time\n"
+      "                       namespace: clocks that differ as other machines' do)\n"
       "     --mosixd PATH     daemon binary (default: $MOSIXD, else next to moscluster)\n"
       "     --mosctl PATH     control tool (default: $MOSCTL, else next to moscluster)\n"
       "     --timeout SEC     how long to wait for the nodes to see each other\n"
@@ -360,6 +364,7 @@ struct UpOptions {
   int nodes = 0;
   std::vector<double> speeds;
   std::vector<std::optional<unsigned long long>> memory;
+  std::vector<std::int64_t> clock_offsets;  // seconds, per node (empty: the host's clocks)
   std::string mosixd;
   std::string mosctl;
   std::chrono::seconds timeout = 30s;
@@ -514,14 +519,19 @@ Result<> create_checked_network(const std::vector<std::string>& names, ClusterSt
   return probe_network(names);
 }
 
-Result<> start_node_inits(const std::vector<NodeSpec>& nodes, NodeCgroups& cgroups) {
-  for (const auto& n : nodes) {
+Result<> start_node_inits(const std::vector<NodeSpec>& nodes, NodeCgroups& cgroups,
+                          const std::vector<std::int64_t>& clock_offsets) {
+  for (std::size_t k = 0; k < nodes.size(); ++k) {
+    const auto& n = nodes[k];
     auto netns = open_named_netns(netns_of(n.name));
     MOS_TRY(netns);
     NamespaceInitSpec spec;
     spec.join.emplace_back(Ns::kNet, std::move(*netns));
     spec.cgroups = cgroups[n.name];
     spec.create = {Ns::kMount, Ns::kPid, Ns::kUts, Ns::kIpc};
+    if (k < clock_offsets.size() && clock_offsets[k] != 0) {
+      spec.clock_offset_s = clock_offsets[k];
+    }
     spec.setup = [name = n.name, expose = exposed_dirs()] {
       return prepare_node_mounts(name, expose);
     };
@@ -571,7 +581,7 @@ Result<> bring_up(const UpOptions& o) {
   MOS_TRY(create_checked_network(names, state));
   MOS_TRY(check_interrupted());
   MOS_LOG_INFO("starting {} node inits", nodes.size());
-  MOS_TRY(start_node_inits(nodes, *cgroups));
+  MOS_TRY(start_node_inits(nodes, *cgroups, o.clock_offsets));
   for (const auto& n : nodes) {
     MOS_TRY(write_text_file(node_dir(n.name) / "mosixd.toml",
                             daemon_config(n, nodes, o.log_level, o.gossip)));
@@ -765,6 +775,7 @@ UpOptions parse_up(const std::vector<std::string>& args) {
   UpOptions o;
   std::string speeds;
   std::string memory;
+  std::string clocks;
   for (std::size_t i = 0; i < args.size();) {
     if (auto v = take_option(args, i, "--nodes")) {
       auto n = parse_number<long>(*v);
@@ -776,6 +787,8 @@ UpOptions parse_up(const std::vector<std::string>& args) {
       speeds = *v;
     } else if (auto v = take_option(args, i, "--mem")) {
       memory = *v;
+    } else if (auto v = take_option(args, i, "--clock-offsets")) {
+      clocks = *v;
     } else if (auto v = take_option(args, i, "--mosixd")) {
       o.mosixd = *v;
     } else if (auto v = take_option(args, i, "--mosctl")) {
@@ -829,6 +842,15 @@ UpOptions parse_up(const std::vector<std::string>& args) {
         usage_error(fmt::format("--speeds: '{}' is not a speed (0.01..1024 CPUs)", s));
       }
       o.speeds.push_back(*v);
+    }
+  }
+  if (!clocks.empty()) {
+    for (const auto& s : per_node("--clock-offsets", clocks)) {
+      auto v = parse_number<long>(s);
+      if (!v || *v < 0 || *v > 100000000) {
+        usage_error(fmt::format("--clock-offsets: '{}' is not 0..100000000 seconds", s));
+      }
+      o.clock_offsets.push_back(*v);
     }
   }
   if (!memory.empty()) {

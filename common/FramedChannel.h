@@ -40,6 +40,8 @@ class FramedChannel {
   std::expected<Frame, std::string> receive_bulk(std::chrono::milliseconds timeout);
   // A frame already buffered, without blocking (kNeedMore: none).
   FrameStatus buffered(Frame& out) { return reader_.next(out); }
+  // Whether bytes of a frame not yet taken are buffered here.
+  bool has_buffered() const { return reader_.buffered() != 0; }
 
  private:
   UniqueFd fd_;

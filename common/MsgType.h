@@ -83,6 +83,7 @@ enum class MsgType : std::uint16_t {
   kMigrateZero = 514,          // (raw: 8-byte address, 8-byte length) the range reads as zeros
   kMigratePageRequest = 515,   // post-copy, target -> source (raw: 8-byte address)
   kMigratePostcopyDone = 516,  // post-copy, target -> source: every page is in
+  kMigrateClock = 517,         // source -> target, before the image
 };
 
 constexpr std::uint16_t to_wire(MsgType t) {

@@ -25,7 +25,7 @@
 
 namespace mos::common {
 
-enum class Ns { kUser, kMount, kUts, kIpc, kNet, kPid, kCgroup };
+enum class Ns { kUser, kMount, kUts, kIpc, kNet, kPid, kCgroup, kTime };
 
 // The name under /proc/PID/ns/ ("mnt", "net", ...) and the CLONE_NEW* flag.
 std::string_view ns_proc_name(Ns kind);
@@ -97,6 +97,10 @@ struct NamespaceInitSpec {
   std::vector<std::filesystem::path> cgroups;
   // New namespaces; must include kPid (the init is PID 1 of it).
   std::vector<Ns> create;
+  // If set, also a time namespace whose CLOCK_MONOTONIC and CLOCK_BOOTTIME
+  // run ahead of the kernel's by this much (a node whose clocks differ,
+  // as another machine's would).
+  std::optional<std::int64_t> clock_offset_s;
   // Runs as PID 1 inside the new namespaces before execve: mounts, hostname.
   // An error aborts the start and is returned by spawn_namespace_init.
   std::function<std::expected<void, std::string>()> setup;

@@ -28,6 +28,14 @@ struct Body {
   common::UniqueFd listener;  // seccomp user-notification fd
 };
 
+// A time namespace's offsets (/proc/PID/timens_offsets): its
+// CLOCK_MONOTONIC and CLOCK_BOOTTIME minus the kernel's.
+struct TimeOffsets {
+  std::int64_t monotonic_ns = 0;
+  std::int64_t boottime_ns = 0;
+  bool operator==(const TimeOffsets&) const = default;
+};
+
 struct BodySpec {
   std::string path;               // the file executed; argv[0] when empty
   std::vector<std::string> argv;  // as the program sees it
@@ -41,6 +49,9 @@ struct BodySpec {
   // waits (pause) instead of exec, for the supervisor to seize it and
   // replace its whole memory (remote/detail/Image.h).
   bool restore_stub = false;
+  // Bodies in a time namespace of their own with these offsets (a
+  // restored body continues its clocks; remote/detail/Clocks.h).
+  std::optional<TimeOffsets> time;
 
   // A guest: a body on another node than its home. It gets namespaces of
   // its own (mount, network, IPC, UTS) with `root` (a tmpfs the supervisor

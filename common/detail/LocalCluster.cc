@@ -228,7 +228,9 @@ Result<NodeHandle> open_node(std::string_view node) {
   if (!init) {
     return std::unexpected(fmt::format("{} is not running (its init is gone)", node));
   }
-  auto ns = NamespaceSet::open_of(*init, {Ns::kNet, Ns::kUts, Ns::kIpc, Ns::kPid, Ns::kMount});
+  // (The time namespace too: a node may have clocks of its own.)
+  auto ns =
+      NamespaceSet::open_of(*init, {Ns::kNet, Ns::kUts, Ns::kIpc, Ns::kPid, Ns::kTime, Ns::kMount});
   if (!ns) {
     return std::unexpected(ns.error());
   }

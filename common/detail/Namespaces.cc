@@ -36,6 +36,8 @@ std::string_view ns_proc_name(Ns kind) {
       return "pid";
     case Ns::kCgroup:
       return "cgroup";
+    case Ns::kTime:
+      return "time";
   }
   return "?";
 }
@@ -56,6 +58,8 @@ int ns_clone_flag(Ns kind) {
       return CLONE_NEWPID;
     case Ns::kCgroup:
       return CLONE_NEWCGROUP;
+    case Ns::kTime:
+      return CLONE_NEWTIME;
   }
   return 0;
 }
@@ -253,6 +257,16 @@ std::expected<pid_t, std::string> spawn_namespace_init(NamespaceInitSpec spec) {
     }
     if (::unshare(flags) != 0) {
       report->fail("unshare", errno);
+    }
+    if (spec.clock_offset_s) {
+      const std::string offsets =
+          fmt::format("monotonic {0} 0\nboottime {0} 0\n", *spec.clock_offset_s);
+      const int fd = ::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+      if (::unshare(CLONE_NEWTIME) != 0 || fd < 0 ||
+          ::write(fd, offsets.data(), offsets.size()) != static_cast<ssize_t>(offsets.size())) {
+        report->fail("time namespace", errno);
+      }
+      ::close(fd);
     }
     pid_t init = ::fork();
     if (init < 0) {

@@ -282,6 +282,38 @@ void Deputy::drop_cloexec_fds() {
   }
 }
 
+// Frames that came while a call ran: the body's end and stops now, the
+// rest after the reply, in their order.
+void Deputy::serve_during_call() {
+  for (;;) {
+    common::Frame f;
+    if (link_.buffered(f) != common::FrameStatus::kOk) {
+      pollfd p{link_.fd(), POLLIN | POLLRDHUP, 0};
+      if (::poll(&p, 1, 0) <= 0) {
+        return;
+      }
+      auto r = link_.receive();
+      if (!r) {
+        body_lost(r.error());
+      }
+      f = std::move(*r);
+    }
+    switch (static_cast<MsgType>(f.type)) {
+      case MsgType::kBodyExited: {
+        wire::BodyExited exited;
+        (void)common::parse_payload(f, exited);
+        exit_like(exited.wait_status());
+      }
+      case MsgType::kBodyStopped:
+        ::kill(::getpid(), SIGSTOP);
+        break;
+      default:
+        early_.push_back(std::move(f));
+        break;
+    }
+  }
+}
+
 void Deputy::serve() {
   for (;;) {
     if (!worker_ && !exile_) {
@@ -290,7 +322,10 @@ void Deputy::serve() {
       }
     }
     common::Frame f;
-    if (link_.buffered(f) != common::FrameStatus::kOk) {
+    if (!early_.empty()) {
+      f = std::move(early_.front());
+      early_.pop_front();
+    } else if (link_.buffered(f) != common::FrameStatus::kOk) {
       pollfd fds[2] = {{link_.fd(), POLLIN, 0}, {setup_.signal_read, POLLIN, 0}};
       if (::poll(fds, worker_ ? 1 : 2, -1) < 0) {
         continue;  // EINTR: the signal is in the pipe
@@ -329,6 +364,9 @@ void Deputy::serve() {
         } else {
           detail::control_count_syscall();
           g_kicked = 0;
+          if (!worker_) {
+            detail::watch_calls_begin(link_.fd(), link_.has_buffered());
+          }
           reply = req.nr() == SYS_close_range ? close_range_around_hidden(req) : execute(req);
           if (!worker_) {
             // A kick for a migration cut the call short: the migration goes
@@ -339,8 +377,10 @@ void Deputy::serve() {
             }
             while (g_kicked && reply.ret() == -EINTR && !exile_ && !g_interrupted) {
               g_kicked = 0;
+              serve_during_call();  // what came meanwhile (a dead body ends us here)
               reply = execute(req);
             }
+            detail::watch_calls_end();
             if (g_kicked && exile_ && reply.ret() == -EINTR) {
               reply.set_ret(-kErestartSys);
             }

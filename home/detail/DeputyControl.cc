@@ -423,4 +423,65 @@ void control_request(const std::string& node) {
   }).detach();
 }
 
+namespace {
+
+struct CallWatch {
+  std::mutex mu;
+  std::condition_variable cv;
+  pid_t owner = -1;  // the process whose thread it is (a child deputy starts its own)
+  int fd = -1;
+  bool in_call = false;
+  bool pending = false;
+  std::uint64_t call = 0;
+};
+CallWatch* w = new CallWatch;
+
+// The watcher: no fd of its own (the deputy's fd table is the program's):
+// it polls the link, a tenth of a second at a time, while a call runs.
+void watch_loop(CallWatch* cw) {
+  sigset_t all;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, nullptr);  // the program's signals are the main thread's
+  std::unique_lock lock(cw->mu);
+  for (;;) {
+    cw->cv.wait(lock, [&] { return cw->in_call; });
+    const std::uint64_t call = cw->call;
+    bool kick = cw->pending;
+    const int fd = cw->fd;
+    while (!kick && cw->in_call && cw->call == call) {
+      lock.unlock();
+      pollfd p{fd, POLLIN | POLLRDHUP, 0};
+      kick = ::poll(&p, 1, 100) > 0;
+      lock.lock();
+    }
+    if (kick && cw->in_call && cw->call == call) {
+      kick_main();
+      cw->cv.wait(lock, [&] { return !cw->in_call || cw->call != call; });
+    }
+  }
+}
+
+}  // namespace
+
+void watch_calls_begin(int link_fd, bool pending) {
+  std::lock_guard lock(w->mu);
+  if (w->owner != ::getpid()) {
+    // (In a forked child the parent's watcher is gone, its lock state too.)
+    w = new CallWatch;
+    w->owner = ::getpid();
+    std::thread(watch_loop, w).detach();
+  }
+  w->fd = link_fd;
+  w->pending = pending;
+  w->in_call = true;
+  ++w->call;
+  w->cv.notify_all();
+}
+
+void watch_calls_end() {
+  std::lock_guard lock(w->mu);
+  w->in_call = false;
+  w->cv.notify_all();
+}
+
 }  // namespace mos::home::detail

@@ -58,6 +58,14 @@ void control_count_syscall();
 // Queues a migration as if `migrate PID node --async` had asked (mosrun -M).
 void control_request(const std::string& node);
 
+// While the main thread runs a forwarded call (which may block for as long
+// as the program's input takes), a thread of ours watches its link: a frame
+// from the supervisor then (the body was killed, or stopped) interrupts the
+// call with the kick, so that the frame is served. `pending`: a frame is
+// buffered already (kick at once).
+void watch_calls_begin(int link_fd, bool pending);
+void watch_calls_end();
+
 // The kick that interrupts the main thread's forwarded call for a
 // migration: not a signal of the program's, never passed on.
 bool is_kick(int sig, const siginfo_t* info);

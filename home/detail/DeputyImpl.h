@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -70,6 +71,8 @@ class Deputy {
   void finish_migration(const wire::MigrateDone& done);
   void flush_exiled();
   bool exile_ = false;  // the body is in flight: signals wait, calls restart
+  void serve_during_call();
+  std::deque<common::Frame> early_;  // came during a call, served after its reply
   std::vector<int> exiled_signals_;
   std::optional<detail::MigrateOrder> moving_;
   std::chrono::steady_clock::time_point moving_since_;

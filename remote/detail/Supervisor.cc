@@ -657,6 +657,7 @@ int Supervisor::run() {
     members_.emplace(first.host_pid, std::move(first));
   }
   bool stops_pending = false;
+  bool listener_hung_up = false;
   while (!members_.empty()) {
     // Calls that came while a body was being frozen or restored.
     while (!deferred_.empty()) {
@@ -676,7 +677,8 @@ int Supervisor::run() {
     report_usage();
     std::vector<pollfd> fds;
     std::vector<Member*> owners;
-    fds.push_back({listener_.get(), POLLIN, 0});
+    // (A listener no task uses any more reads as hung up: no more calls.)
+    fds.push_back({listener_hung_up ? -1 : listener_.get(), POLLIN, 0});
     owners.push_back(nullptr);
     fds.push_back({ns_->fd(), POLLIN, 0});
     owners.push_back(nullptr);
@@ -698,6 +700,9 @@ int Supervisor::run() {
     if (::poll(fds.data(), fds.size(), stops_pending ? 5 : 1000) < 0 && errno != EINTR) {
       MOS_LOG_ERROR("supervisor: poll: {}", std::strerror(errno));
       break;
+    }
+    if ((fds[0].revents & (POLLHUP | POLLERR)) && !(fds[0].revents & POLLIN)) {
+      listener_hung_up = true;
     }
     if (fds[0].revents & POLLIN) {
       seccomp_notif n{};

@@ -17,6 +17,7 @@
 #include "common/FrameIo.h"
 #include "common/Log.h"
 #include "common/SessionLink.h"
+#include "remote/detail/Clocks.h"
 #include "remote/detail/Image.h"
 #include "remote/detail/ProcView.h"
 #include "remote/detail/SupervisorImpl.h"
@@ -173,6 +174,31 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
   }
   const Tracee::Pump freeze = pump_for(m.host_pid, &m, Hold::kFreeze);
   const Tracee::Pump inject = pump_for(m.host_pid, nullptr, Hold::kInject);
+  // The target first, while the body still runs: it makes the new process
+  // (in a time namespace continuing the body's clocks) as we freeze.
+  const wire::MigrateMode mode = choose_mode(m, req.mode());
+  done.set_mode(mode);
+  log_page_transport(req.node(), guest());
+  auto fd = common::dial_session(req.address(), static_cast<std::uint16_t>(req.port()),
+                                 std::chrono::seconds(5));
+  if (!fd) {
+    t->detach();
+    refuse(fmt::format("cannot reach {}: {}", req.node(), fd.error()));
+    return;
+  }
+  common::FramedChannel out{std::move(*fd)};
+  if (auto r = common::prove_session(out, req.token(), m.program_pid, true); !r) {
+    t->detach();
+    refuse(fmt::format("{} refused the session: {}", req.node(), r.error()));
+    return;
+  }
+  auto clock = clock_of(m.host_pid);
+  if (!clock || !out.send(MsgType::kMigrateClock, *clock)) {
+    t->detach();
+    refuse(fmt::format("telling {} the body's clocks: {}", req.node(),
+                       clock ? "the link failed" : clock.error()));
+    return;
+  }
   if (auto r = t->interrupt(std::chrono::seconds(5), freeze); !r) {
     t->detach();
     refuse(fmt::format("cannot freeze the body: {}", r.error()));
@@ -205,20 +231,6 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
     give_up("the program is still starting (in its exec)");
     return;
   }
-  const wire::MigrateMode mode = choose_mode(m, req.mode());
-  done.set_mode(mode);
-  log_page_transport(req.node(), guest());
-  auto fd = common::dial_session(req.address(), static_cast<std::uint16_t>(req.port()),
-                                 std::chrono::seconds(5));
-  if (!fd) {
-    give_up(fmt::format("cannot reach {}: {}", req.node(), fd.error()));
-    return;
-  }
-  common::FramedChannel out{std::move(*fd)};
-  if (auto r = common::prove_session(out, req.token(), m.program_pid, true); !r) {
-    give_up(fmt::format("{} refused the session: {}", req.node(), r.error()));
-    return;
-  }
   wire::MigrateImage image;
   PageStats pages;
   Ranges working_set;
@@ -227,10 +239,11 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
     bool running = false;
     auto pre = precopy(m, t, regs, out, running);
     if (!pre) {
+      const std::string why = fmt::format("pre-copy to {}: {}", req.node(), pre.error());
       if (running) {
-        refuse(pre.error());
+        refuse(why);
       } else {
-        give_up(pre.error());
+        give_up(why);
       }
       return;
     }
@@ -347,10 +360,38 @@ bool Supervisor::start_restored(Member& first) {
   const pid_t program = opts_.deputy_pid;
   // Post-copy's thread, in case: none can start once the namespace is made.
   auto pager = std::make_unique<Pager>();
-  // The new process is made before the body's source dials (the daemon
-  // started us when the move was asked for, before the freeze): its
-  // namespace, sandbox and filter cost nothing of the freeze.
-  auto ns = BodyNamespace::create(&opts_.body);
+  // The source dials before it freezes the body and says its clocks; the
+  // new process is made meanwhile (namespaces, sandbox, filter: none of it
+  // costs freeze time), in a time namespace that continues them if ours
+  // would not.
+  auto src = common::accept_deputy(opts_.guest->listener.get(), opts_.guest->token, kDeputyTimeout);
+  if (!src || !src->hello.first() || src->hello.pid() != program) {
+    MOS_LOG_ERROR("supervisor: the body of {} never came: {}", program,
+                  src ? "not its source" : src.error());
+    return false;
+  }
+  rs.source = std::move(src->link);
+  auto cf = rs.source->receive_for(common::tuning::kSessionHandshake);
+  wire::MigrateClock clock;
+  if (!cf || cf->type != common::to_wire(MsgType::kMigrateClock) ||
+      !common::parse_payload(*cf, clock)) {
+    MOS_LOG_ERROR("supervisor: the source of {} did not say its clocks", program);
+    return false;
+  }
+  auto here = kernel_clocks();
+  auto mine = read_time_offsets(0);
+  if (!here || !mine) {
+    MOS_LOG_ERROR("supervisor: cannot read this node's clocks: {}",
+                  here ? mine.error() : here.error());
+    return false;
+  }
+  BodySpec spec = opts_.body;
+  if (const TimeOffsets want = continuing_offsets(clock, *here); want != *mine) {
+    spec.time = want;
+    MOS_LOG_DEBUG("supervisor: {} gets a time namespace (monotonic {:+} ns, boottime {:+} ns)",
+                  program, want.monotonic_ns, want.boottime_ns);
+  }
+  auto ns = BodyNamespace::create(&spec);
   if (!ns) {
     MOS_LOG_ERROR("supervisor: cannot make a namespace for {}: {}", program, ns.error());
     return false;
@@ -359,7 +400,6 @@ bool Supervisor::start_restored(Member& first) {
   if (auto r = ns_->set_next_pid(program); !r) {
     MOS_LOG_WARN("supervisor: the body will not get PID {}: {}", program, r.error());
   }
-  BodySpec spec = opts_.body;
   spec.restore_stub = true;
   spec.argv = {"mos-restore"};
   spec.path = "/";
@@ -377,15 +417,6 @@ bool Supervisor::start_restored(Member& first) {
   }
   const Tracee::Pump pump = pump_for(body->pid, nullptr, Hold::kInject);
   auto stopped = t->interrupt(std::chrono::seconds(5), pump);
-  // The source.
-  auto src = common::accept_deputy(opts_.guest->listener.get(), opts_.guest->token, kDeputyTimeout);
-  if (!src || !src->hello.first() || src->hello.pid() != program) {
-    MOS_LOG_ERROR("supervisor: the body of {} never came: {}", program,
-                  src ? "not its source" : src.error());
-    t->kill();
-    return false;
-  }
-  rs.source = std::move(src->link);
   auto mf = rs.source->receive_for(common::tuning::kSessionHandshake);
   if (!mf || mf->type != common::to_wire(MsgType::kMigrateImage) ||
       !common::parse_payload(*mf, rs.image) || rs.image.program_pid() != program) {
@@ -492,7 +523,9 @@ void Supervisor::report_usage() {
   static const long ticks = ::sysconf(_SC_CLK_TCK);
   static const long page = ::sysconf(_SC_PAGESIZE);
   for (auto& [pid, m] : members_) {
-    if (m.exited || m.link_gone || m.is_thread) {
+    // (Not while a forwarded call waits at the deputy: a frame then would
+    // interrupt it, see watch_calls_begin; its usage changes little anyway.)
+    if (m.exited || m.link_gone || m.is_thread || m.pending) {
       continue;
     }
     wire::BodyUsage u;

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The migration suite (tests/migration) on a real 3-node cluster: every
+# The migration suite (tests/migration) on a real 3-node cluster, in the
+# mode MIG_MODE names (auto if unset; migration_suite_{stop,precopy,postcopy}.sh
+# run it in each): every
 # program runs at home on node1 and is migrated home -> node2 -> node3 ->
 # home while it runs (tagged "mig-route: bounce": 20 moves, node2 and home
 # in turn), then checks its state and must print PASS. Nothing of a guest
@@ -13,7 +15,7 @@ arm_cleanup
 mig_bin=${MOS_MIG_BIN:-$(dirname "$MOS_BIN")/tests/migration}
 [[ -x $MOS_BIN/migrate && -d $mig_bin ]] || fail "migrate or the suite's programs are not built"
 
-log "up --nodes 3"
+log "up --nodes 3 (moves in ${MIG_MODE:-auto} mode)"
 "$MOSCLUSTER" up --nodes 3 >/dev/null || fail "moscluster up failed"
 out=$(mktemp -d /tmp/mos-migration.XXXXXX)
 trap 'rm -rf -- "$out"; cleanup' EXIT
