@@ -82,7 +82,9 @@ Pager::~Pager() {
 }
 
 void Pager::begin(common::UniqueFd uffd, std::unique_ptr<common::FramedChannel> source,
-                  int body_pidfd) {
+                  int body_pidfd, int program_pid) {
+  program_pid_ = program_pid;
+  begun_ = std::chrono::steady_clock::now();
   uffd_ = std::move(uffd);
   source_ = std::move(source);
   body_pidfd_ = body_pidfd;
@@ -316,7 +318,12 @@ void Pager::serve() {
   uffd_.reset();
   if (state == kEnd) {
     (void)source_->send(common::MsgType::kMigratePostcopyDone, wire::MigrateEnd{});
-    MOS_LOG_DEBUG("post-copy: every page in ({} faults, {} bytes)", faults_, bytes_);
+    MOS_LOG_INFO("post-copy of {}: every page in {} ms after it resumed ({} faults, {} bytes)",
+                 program_pid_,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - begun_)
+                     .count(),
+                 faults_, bytes_);
   }
 }
 

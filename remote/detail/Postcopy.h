@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <expected>
@@ -59,7 +60,8 @@ class Pager {
   // The work: the body's userfaultfd (its areas registered) and the
   // channel the rest of its pages come on; `body_pidfd` to kill it if the
   // source goes before the last page.
-  void begin(common::UniqueFd uffd, std::unique_ptr<common::FramedChannel> source, int body_pidfd);
+  void begin(common::UniqueFd uffd, std::unique_ptr<common::FramedChannel> source, int body_pidfd,
+             int program_pid);
   // Readable once the pager is done: every page in, or the source lost
   // (the body killed), or stop().
   int done_fd() const { return done_.get(); }
@@ -85,6 +87,8 @@ class Pager {
   common::UniqueFd uffd_;
   std::unique_ptr<common::FramedChannel> source_;
   int body_pidfd_ = -1;
+  int program_pid_ = 0;
+  std::chrono::steady_clock::time_point begun_;
   common::UniqueFd done_, stop_, go_;
   std::thread thread_;
   std::expected<void, std::string> started_;

@@ -502,7 +502,7 @@ bool Supervisor::start_restored(Member& first) {
   first.exe = img.exe();
   if (uffd) {
     // From here its missing pages are fetched as it touches them.
-    pager->begin(std::move(uffd), std::move(rs.source), first.pidfd.get());
+    pager->begin(std::move(uffd), std::move(rs.source), first.pidfd.get(), first.program_pid);
     pager_ = std::move(pager);
   }
   t->detach();

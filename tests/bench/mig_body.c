@@ -3,12 +3,23 @@
  *   mig_body SIZE idle      READY, then waits for a line on stdin
  *   mig_body SIZE PASSES    READY, then PASSES rounds over the memory (a
  *                           streaming read-modify-write, like a solver's
- *                           sweep); prints the checksum and exits.  */
+ *                           sweep); prints the checksum and exits.
+ *   mig_body SIZE dirty RATE SECONDS
+ *                           READY, then writes RATE MiB/s of pages (one
+ *                           word in each, pages at random) for SECONDS,
+ *                           with no system call but the vDSO's clock; exits. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
 
 int main(int argc, char** argv) {
   if (argc < 3)
@@ -25,6 +36,22 @@ int main(int argc, char** argv) {
   if (strcmp(argv[2], "idle") == 0) {
     char line[16];
     (void)!read(0, line, sizeof line);
+    return 0;
+  }
+  if (strcmp(argv[2], "dirty") == 0 && argc >= 5) {
+    const double rate = atof(argv[3]) * 256;  // pages per second
+    const double until = now_s() + atof(argv[4]), t0 = now_s();
+    unsigned long long x = 88172645463325252ull, written = 0;
+    const size_t pages = n / 4096;
+    for (double t = t0; t < until; t = now_s()) {
+      const unsigned long long due = (unsigned long long)((t - t0) * rate);
+      while (written < due) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        p[(x % pages) * 512] += 1;
+        ++written;
+      }
+    }
+    printf("%llu pages written\n", written);
     return 0;
   }
   long passes = atol(argv[2]);
