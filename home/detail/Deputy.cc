@@ -74,7 +74,7 @@ void catch_sigchld(bool automatic) {
 bool g_body_remote = false;
 
 void on_signal(int sig, siginfo_t* info, void*) {
-  if (detail::is_kick(sig, info)) {
+  if (detail::is_kick(sig, info) || detail::is_link_signal(sig, info)) {
     g_kicked = 1;
     return;
   }
@@ -365,7 +365,8 @@ void Deputy::serve() {
           detail::control_count_syscall();
           g_kicked = 0;
           if (!worker_) {
-            detail::watch_calls_begin(link_.fd(), link_.has_buffered());
+            serve_during_call();  // what came before it (a dead body ends us now)
+            detail::watch_calls_begin(link_.fd());
           }
           reply = req.nr() == SYS_close_range ? close_range_around_hidden(req) : execute(req);
           if (!worker_) {
@@ -380,7 +381,7 @@ void Deputy::serve() {
               serve_during_call();  // what came meanwhile (a dead body ends us here)
               reply = execute(req);
             }
-            detail::watch_calls_end();
+            detail::watch_calls_end(link_.fd());
             if (g_kicked && exile_ && reply.ret() == -EINTR) {
               reply.set_ret(-kErestartSys);
             }

@@ -1,5 +1,6 @@
 #include "home/detail/DeputyControl.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
 #include <sched.h>
@@ -423,65 +424,38 @@ void control_request(const std::string& node) {
   }).detach();
 }
 
+// The kernel's own signal for the link (F_SETSIG): SIGURG, from the
+// link's fd, while a call runs (O_ASYNC set only then).
 namespace {
-
-struct CallWatch {
-  std::mutex mu;
-  std::condition_variable cv;
-  pid_t owner = -1;  // the process whose thread it is (a child deputy starts its own)
-  int fd = -1;
-  bool in_call = false;
-  bool pending = false;
-  std::uint64_t call = 0;
-};
-CallWatch* w = new CallWatch;
-
-// The watcher: no fd of its own (the deputy's fd table is the program's):
-// it polls the link, a tenth of a second at a time, while a call runs.
-void watch_loop(CallWatch* cw) {
-  sigset_t all;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_BLOCK, &all, nullptr);  // the program's signals are the main thread's
-  std::unique_lock lock(cw->mu);
-  for (;;) {
-    cw->cv.wait(lock, [&] { return cw->in_call; });
-    const std::uint64_t call = cw->call;
-    bool kick = cw->pending;
-    const int fd = cw->fd;
-    while (!kick && cw->in_call && cw->call == call) {
-      lock.unlock();
-      pollfd p{fd, POLLIN | POLLRDHUP, 0};
-      kick = ::poll(&p, 1, 100) > 0;
-      lock.lock();
-    }
-    if (kick && cw->in_call && cw->call == call) {
-      kick_main();
-      cw->cv.wait(lock, [&] { return !cw->in_call || cw->call != call; });
-    }
-  }
-}
-
+std::atomic<int> g_watched{-1};
 }  // namespace
 
-void watch_calls_begin(int link_fd, bool pending) {
-  std::lock_guard lock(w->mu);
-  if (w->owner != ::getpid()) {
-    // (In a forked child the parent's watcher is gone, its lock state too.)
-    w = new CallWatch;
-    w->owner = ::getpid();
-    std::thread(watch_loop, w).detach();
+void watch_calls_begin(int link_fd) {
+  static thread_local int set_up = -1;
+  if (set_up != link_fd) {
+    f_owner_ex owner{F_OWNER_TID, static_cast<pid_t>(::syscall(SYS_gettid))};
+    ::fcntl(link_fd, F_SETOWN_EX, &owner);
+    ::fcntl(link_fd, F_SETSIG, SIGURG);
+    set_up = link_fd;
   }
-  w->fd = link_fd;
-  w->pending = pending;
-  w->in_call = true;
-  ++w->call;
-  w->cv.notify_all();
+  g_watched.store(link_fd, std::memory_order_relaxed);
+  const int fl = ::fcntl(link_fd, F_GETFL);
+  if (fl >= 0) {
+    ::fcntl(link_fd, F_SETFL, fl | O_ASYNC);
+  }
 }
 
-void watch_calls_end() {
-  std::lock_guard lock(w->mu);
-  w->in_call = false;
-  w->cv.notify_all();
+void watch_calls_end(int link_fd) {
+  const int fl = ::fcntl(link_fd, F_GETFL);
+  if (fl >= 0) {
+    ::fcntl(link_fd, F_SETFL, fl & ~O_ASYNC);
+  }
+  g_watched.store(-1, std::memory_order_relaxed);
+}
+
+bool is_link_signal(int sig, const siginfo_t* info) {
+  return sig == SIGURG && info != nullptr && info->si_code > 0 && info->si_code <= POLL_HUP &&
+         info->si_fd == g_watched.load(std::memory_order_relaxed) && info->si_fd >= 0;
 }
 
 }  // namespace mos::home::detail

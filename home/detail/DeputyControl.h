@@ -59,12 +59,14 @@ void control_count_syscall();
 void control_request(const std::string& node);
 
 // While the main thread runs a forwarded call (which may block for as long
-// as the program's input takes), a thread of ours watches its link: a frame
-// from the supervisor then (the body was killed, or stopped) interrupts the
-// call with the kick, so that the frame is served. `pending`: a frame is
-// buffered already (kick at once).
-void watch_calls_begin(int link_fd, bool pending);
-void watch_calls_end();
+// as the program's input takes), a frame from the supervisor (the body was
+// killed, or stopped) must interrupt it: the link is O_ASYNC then, its
+// kernel signal SIGURG to the main thread (F_SETSIG, F_SETOWN_EX), which
+// is_link_signal tells apart and the call loop treats as a kick. The caller
+// serves what is already there before it begins.
+void watch_calls_begin(int link_fd);
+void watch_calls_end(int link_fd);
+bool is_link_signal(int sig, const siginfo_t* info);
 
 // The kick that interrupts the main thread's forwarded call for a
 // migration: not a signal of the program's, never passed on.

@@ -504,6 +504,65 @@ std::expected<void, std::string> resume_frozen(Tracee& t, const user_regs_struct
   return r;
 }
 
+namespace {
+// A page for injected calls at `at`, its last two bytes a syscall
+// instruction, which the injections use from then on.
+std::expected<void, std::string> map_scratch(Tracee& t, std::uint64_t at,
+                                             const Tracee::Pump& pump) {
+  MOS_TRY(sp, call(t, SYS_mmap,
+                   {at, kPage, PROT_READ | PROT_WRITE | PROT_EXEC,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, ~0ull, 0},
+                   pump, "mmap (scratch)"));
+  const char code[2] = {'\x0f', '\x05'};
+  if (!t.write(at + kPage - 2, code, 2)) {
+    return std::unexpected(std::string("cannot write the scratch page"));
+  }
+  t.use_ip(at + kPage - 2);
+  return {};
+}
+}  // namespace
+
+std::expected<void, std::string> prepare_stub(Tracee& t, const Tracee::Pump& pump,
+                                              const std::vector<int>& close_fds) {
+  MOS_TRY(mine, read_maps(t.pid()));
+  const MapArea* my_vdso = find_named(*mine, "[vdso]");
+  if (my_vdso == nullptr) {
+    return std::unexpected(std::string("the new process has no vDSO"));
+  }
+  if (auto r = t.use_vdso(my_vdso->start, my_vdso->end); !r) {
+    return std::unexpected(r.error());
+  }
+  for (int fd : close_fds) {
+    MOS_TRY(r, call(t, SYS_close, {static_cast<std::uint64_t>(fd)}, pump, "close"));
+  }
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> used;
+  for (const auto& a : *mine) {
+    used.emplace_back(a.start, a.end);
+  }
+  const std::uint64_t scratch = find_hole(2 * kPage, used);
+  if (scratch == 0) {
+    return std::unexpected(std::string("no room for a scratch page"));
+  }
+  if (auto r = map_scratch(t, scratch, pump); !r) {
+    return r;
+  }
+  // Away with its own mappings (its code and stack too), its rseq area
+  // first: the kernel writes there on every return to it.
+  MOS_TRY(my_rseq, t.rseq());
+  if (my_rseq->ptr != 0) {
+    MOS_TRY(r, call(t, SYS_rseq,
+                    {my_rseq->ptr, my_rseq->len, 1 /* RSEQ_FLAG_UNREGISTER */, my_rseq->sig}, pump,
+                    "rseq (unregister)"));
+  }
+  for (const auto& a : *mine) {
+    if (a.special()) {
+      continue;
+    }
+    MOS_TRY(r, call(t, SYS_munmap, {a.start, a.end - a.start}, pump, "munmap"));
+  }
+  return {};
+}
+
 std::expected<void, std::string> restore(Tracee& t, wire::MigrateImage& image,
                                          common::FramedChannel& in, const Tracee::Pump& pump,
                                          const RestoreOptions& opts) {
@@ -514,16 +573,10 @@ std::expected<void, std::string> restore(Tracee& t, wire::MigrateImage& image,
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
             .count());
   };
-  MOS_TRY(mine, read_maps(t.pid()));
-  const MapArea* my_vdso = find_named(*mine, "[vdso]");
-  if (my_vdso == nullptr) {
-    return std::unexpected(std::string("the new process has no vDSO"));
-  }
-  if (auto r = t.use_vdso(my_vdso->start, my_vdso->end); !r) {
-    return std::unexpected(r.error());
-  }
-  for (int fd : opts.close_fds) {
-    MOS_TRY(r, call(t, SYS_close, {static_cast<std::uint64_t>(fd)}, pump, "close"));
+  if (!opts.prepared) {
+    if (auto r = prepare_stub(t, pump, opts.close_fds); !r) {
+      return std::unexpected(r.error());
+    }
   }
   MOS_TRY(my_xs, t.xstate());
   const std::uint64_t have = xstate_features(*my_xs);
@@ -532,7 +585,8 @@ std::expected<void, std::string> restore(Tracee& t, wire::MigrateImage& image,
         fmt::format("this CPU lacks features the program may be using (XSAVE {:#x}, here {:#x})",
                     image.xcr0(), have));
   }
-  // The special areas must exist here with the same sizes.
+  // What is left of the new process: the kernel's areas and the scratch page.
+  MOS_TRY(mine, read_maps(t.pid()));
   std::vector<std::pair<std::uint64_t, std::uint64_t>> used;
   for (const auto& a : image.areas()) {
     used.emplace_back(a.start(), a.end());
@@ -540,6 +594,7 @@ std::expected<void, std::string> restore(Tracee& t, wire::MigrateImage& image,
   for (const auto& a : *mine) {
     used.emplace_back(a.start, a.end);
   }
+  // The special areas must exist here with the same sizes.
   struct Move {
     std::uint64_t from, to, len;
   };
@@ -554,38 +609,31 @@ std::expected<void, std::string> restore(Tracee& t, wire::MigrateImage& image,
     }
     moves.push_back({here->start, a.start(), a.end() - a.start()});
   }
-
-  // A scratch page, where neither our areas nor the image's are; the
-  // injected calls run from it from now on.
-  const std::uint64_t scratch = find_hole(2 * kPage, used);
-  if (scratch == 0) {
-    return std::unexpected(std::string("no room for a scratch page"));
+  // The scratch page where the image has nothing (moved if it has).
+  std::uint64_t scratch = 0;
+  for (const auto& a : *mine) {
+    if (!a.special()) {
+      scratch = a.start;
+    }
+  }
+  bool clash = scratch == 0;
+  for (const auto& a : image.areas()) {
+    clash = clash || overlaps(a.start(), a.end(), scratch, scratch + kPage);
+  }
+  if (clash) {
+    const std::uint64_t old = scratch;
+    scratch = find_hole(2 * kPage, used);
+    if (scratch == 0) {
+      return std::unexpected(std::string("no room for a scratch page"));
+    }
+    if (auto r = map_scratch(t, scratch, pump); !r) {
+      return r;
+    }
+    if (old != 0) {
+      MOS_TRY(u, call(t, SYS_munmap, {old, kPage}, pump, "munmap (scratch)"));
+    }
   }
   used.emplace_back(scratch, scratch + 2 * kPage);
-  MOS_TRY(sp, call(t, SYS_mmap,
-                   {scratch, kPage, PROT_READ | PROT_WRITE | PROT_EXEC,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, ~0ull, 0},
-                   pump, "mmap (scratch)"));
-  const char code[2] = {'\x0f', '\x05'};
-  if (!t.write(scratch + kPage - 2, code, 2)) {
-    return std::unexpected(std::string("cannot write the scratch page"));
-  }
-  t.use_ip(scratch + kPage - 2);
-
-  // Away with the new process's own mappings (its code and stack too),
-  // its rseq area first: the kernel writes there on every return to it.
-  MOS_TRY(my_rseq, t.rseq());
-  if (my_rseq->ptr != 0) {
-    MOS_TRY(r, call(t, SYS_rseq,
-                    {my_rseq->ptr, my_rseq->len, 1 /* RSEQ_FLAG_UNREGISTER */, my_rseq->sig}, pump,
-                    "rseq (unregister)"));
-  }
-  for (const auto& a : *mine) {
-    if (a.special()) {
-      continue;
-    }
-    MOS_TRY(r, call(t, SYS_munmap, {a.start, a.end - a.start}, pump, "munmap"));
-  }
   // The vDSO and vvar areas to the addresses the program knows: through
   // holes first, so that no move lands on another one.
   for (auto& m : moves) {

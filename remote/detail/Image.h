@@ -92,7 +92,15 @@ struct RestoreOptions {
   // Post-copy: the new process's userfaultfd (UFFDIO_API done); every area
   // is registered with it (missing pages) once the first pages are in.
   int uffd = -1;
+  // prepare_stub was done (with close_fds) before the image came.
+  bool prepared = false;
 };
+
+// The part of a restore that needs no image, done while the source still
+// dumps: the new process's fds of its starting closed, a scratch page for
+// the injections, and every area of its own but the kernel's unmapped.
+std::expected<void, std::string> prepare_stub(Tracee& t, const Tracee::Pump& pump,
+                                              const std::vector<int>& close_fds);
 
 // The restore, up to (not including) letting it run. `in` brings the pages
 // (kMigratePages, kMigrateZero), for pre-copy the final image among them,

@@ -170,10 +170,11 @@ class Supervisor {
   // Pre-copy from a frozen body `t` (registers `regs`) up to the end of its
   // pages, frozen again (t and regs then the new freeze's). On an error
   // `running` says whether the body runs (it was resumed for the rounds)
-  // or is still frozen.
+  // or is still frozen, and `sent_any` whether the target has been sent
+  // anything yet (if not, stop-and-copy may go on instead).
   std::expected<Precopied, std::string> precopy(Member& m, std::optional<Tracee>& t,
                                                 user_regs_struct& regs, common::FramedChannel& out,
-                                                bool& running);
+                                                bool& running, bool& sent_any);
   // Post-copy at the source, after the image and the working set: the
   // target's answer, the deputy's commit, the target's requests and the push
   // of every page. Returns "" once the target has them all, or why not;

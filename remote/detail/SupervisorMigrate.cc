@@ -235,10 +235,16 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
   PageStats pages;
   Ranges working_set;
   std::uint64_t frozen_us = micros_since(t0);
+  wire::MigrateMode how = mode;
   if (mode == wire::MODE_PRECOPY) {
-    bool running = false;
-    auto pre = precopy(m, t, regs, out, running);
-    if (!pre) {
+    bool running = false, sent = false;
+    auto pre = precopy(m, t, regs, out, running, sent);
+    if (!pre && !sent && req.mode() == wire::MODE_AUTO) {
+      // (A kernel without async uffd write-protect: the whole body frozen.)
+      MOS_LOG_INFO("supervisor: {} moves by stop-and-copy: {}", m.program_pid, pre.error());
+      how = wire::MODE_STOP_COPY;
+      done.set_mode(how);
+    } else if (!pre) {
       const std::string why = fmt::format("pre-copy to {}: {}", req.node(), pre.error());
       if (running) {
         refuse(why);
@@ -246,20 +252,22 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
         give_up(why);
       }
       return;
+    } else {
+      image = std::move(pre->image);
+      pages = pre->stats;
+      done.set_precopy_us(done.precopy_us() + pre->precopy_us);
+      done.set_rounds(pre->rounds);
+      frozen_us = micros_since(t0) - pre->precopy_us;
     }
-    image = std::move(pre->image);
-    pages = pre->stats;
-    done.set_precopy_us(done.precopy_us() + pre->precopy_us);
-    done.set_rounds(pre->rounds);
-    frozen_us = micros_since(t0) - pre->precopy_us;
-  } else {
+  }
+  if (how != wire::MODE_PRECOPY) {
     auto img = dump_state(*t, inject);
     if (!img) {
       give_up(img.error());
       return;
     }
     image = std::move(*img);
-    image.set_mode(mode);
+    image.set_mode(how);
     fill_image(m, image);
     if (auto r = out.send(MsgType::kMigrateImage, image); !r) {
       give_up(fmt::format("sending the image to {}: {}", req.node(), r.error()));
@@ -417,6 +425,22 @@ bool Supervisor::start_restored(Member& first) {
   }
   const Tracee::Pump pump = pump_for(body->pid, nullptr, Hold::kInject);
   auto stopped = t->interrupt(std::chrono::seconds(5), pump);
+  // What needs no image, while the source freezes and dumps: its fds of
+  // the start closed (a copy of the listener; the userfaultfd, taken first:
+  // post-copy's), a scratch page, its own areas unmapped.
+  RestoreOptions how;
+  if (const int fd = find_listener_fd(body->pid); fd >= 0) {
+    how.close_fds.push_back(fd);  // stopped before it closed its copy
+  }
+  common::UniqueFd uffd;
+  if (const int fd = find_anon_fd(body->pid, "anon_inode:[userfaultfd]"); fd >= 0) {
+    how.close_fds.push_back(fd);
+    uffd.reset(static_cast<int>(::syscall(SYS_pidfd_getfd, body->pidfd.get(), fd, 0)));
+  }
+  if (stopped) {
+    stopped = prepare_stub(*t, pump, how.close_fds);
+    how.prepared = true;
+  }
   auto mf = rs.source->receive_for(common::tuning::kSessionHandshake);
   if (!mf || mf->type != common::to_wire(MsgType::kMigrateImage) ||
       !common::parse_payload(*mf, rs.image) || rs.image.program_pid() != program) {
@@ -436,33 +460,22 @@ bool Supervisor::start_restored(Member& first) {
     }
     return error.empty();
   };
-  RestoreOptions how;
-  if (const int fd = find_listener_fd(body->pid); fd >= 0) {
-    how.close_fds.push_back(fd);  // stopped before it closed its copy
-  }
-  // The stub's userfaultfd: post-copy's, else closed.
-  common::UniqueFd uffd;
-  if (const int fd = find_anon_fd(body->pid, "anon_inode:[userfaultfd]"); fd >= 0) {
-    how.close_fds.push_back(fd);
-    if (img.mode() == wire::MODE_POSTCOPY) {
-      if (!pager->started()) {
-        t->kill();
-        return answer(pager->started().error());
-      }
-      uffd.reset(static_cast<int>(::syscall(SYS_pidfd_getfd, body->pidfd.get(), fd, 0)));
-      if (!uffd) {
-        t->kill();
-        return answer(fmt::format("pidfd_getfd (userfaultfd): {}", std::strerror(errno)));
-      }
-      if (auto e = enable_pager_features(uffd.get()); !e) {
-        t->kill();
-        return answer(e.error());
-      }
-      how.uffd = uffd.get();
+  if (img.mode() == wire::MODE_POSTCOPY) {
+    if (!pager->started()) {
+      t->kill();
+      return answer(pager->started().error());
     }
-  } else if (img.mode() == wire::MODE_POSTCOPY) {
-    t->kill();
-    return answer("no userfaultfd for post-copy here");
+    if (!uffd) {
+      t->kill();
+      return answer("no userfaultfd for post-copy here");
+    }
+    if (auto e = enable_pager_features(uffd.get()); !e) {
+      t->kill();
+      return answer(e.error());
+    }
+    how.uffd = uffd.get();
+  } else {
+    uffd.reset();
   }
   auto r = stopped ? restore(*t, img, *rs.source, pump, how) : std::unexpected(stopped.error());
   if (!r) {

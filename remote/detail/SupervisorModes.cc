@@ -64,12 +64,11 @@ void log_page_transport(const std::string& node, bool daemon_log) {
   }
 }
 
-std::expected<Supervisor::Precopied, std::string> Supervisor::precopy(Member& m,
-                                                                      std::optional<Tracee>& t,
-                                                                      user_regs_struct& regs,
-                                                                      common::FramedChannel& out,
-                                                                      bool& running) {
+std::expected<Supervisor::Precopied, std::string> Supervisor::precopy(
+    Member& m, std::optional<Tracee>& t, user_regs_struct& regs, common::FramedChannel& out,
+    bool& running, bool& sent_any) {
   running = false;
+  sent_any = false;
   const auto t0 = MigrationClock::now();
   const Tracee::Pump inject = pump_for(m.host_pid, nullptr, Hold::kInject);
   const Tracee::Pump hold = pump_for(m.host_pid, &m, Hold::kHold);
@@ -85,6 +84,7 @@ std::expected<Supervisor::Precopied, std::string> Supervisor::precopy(Member& m,
     }
   }
   MOS_TRY(tracker, DirtyTracker::start(*t, m.pidfd.get(), *first, inject));
+  sent_any = true;
   if (auto r = out.send(MsgType::kMigrateImage, *first); !r) {
     return std::unexpected(fmt::format("sending the areas: {}", r.error()));
   }
@@ -97,7 +97,7 @@ std::expected<Supervisor::Precopied, std::string> Supervisor::precopy(Member& m,
   }
   const auto resumed = MigrationClock::now();  // (the time it runs is not frozen time)
   PageStats stats;
-  Ranges sent;
+  Ranges have;  // what the target has
   std::uint32_t rounds = 0;
   {
     PageSender pages(*t, out);
@@ -109,7 +109,7 @@ std::expected<Supervisor::Precopied, std::string> Supervisor::precopy(Member& m,
         if (auto r = pages.send(from, to); !r) {
           return std::unexpected(r.error());
         }
-        sent.emplace_back(from, to);
+        have.emplace_back(from, to);
       }
       hold(0);
     }
@@ -127,7 +127,7 @@ std::expected<Supervisor::Precopied, std::string> Supervisor::precopy(Member& m,
         if (auto r = pages.send(from, to, true); !r) {
           return std::unexpected(r.error());
         }
-        sent.emplace_back(from, to);
+        have.emplace_back(from, to);
       }
       hold(0);
       const std::uint64_t now = bytes_of(dirty);
@@ -160,7 +160,7 @@ std::expected<Supervisor::Precopied, std::string> Supervisor::precopy(Member& m,
   MOS_TRY(last, dump_state(*t, inject));
   last->set_mode(wire::MODE_PRECOPY);
   fill_image(m, *last);
-  MOS_TRY(plan, plan_final(*tracker, *first, *last, merged(std::move(sent))));
+  MOS_TRY(plan, plan_final(*tracker, *first, *last, merged(std::move(have))));
   for (const auto& [from, to] : plan->fresh) {
     auto* r = last->add_fresh();
     r->set_start(from);
