@@ -152,17 +152,6 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
     refuse(m.exited ? "the program has exited" : "a thread cannot move alone");
     return;
   }
-  // A body that came by post-copy leaves only with all of its pages: what
-  // has not come yet is nowhere in it to be read.
-  if (pager_) {
-    pollfd p{pager_->done_fd(), POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(kPagesTimeout.count())) <= 0) {
-      refuse("its pages are still arriving from its last move");
-      return;
-    }
-    pager_finished();
-    done.set_precopy_us(micros_since(t0));  // it ran meanwhile: not frozen time
-  }
   // Frozen first in every case: the deputy may already have answered a
   // call -ERESTARTSYS for the move, which only a stopped body may get.
   std::optional<Tracee> t;
@@ -176,27 +165,50 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
   const Tracee::Pump inject = pump_for(m.host_pid, nullptr, Hold::kInject);
   // The target first, while the body still runs: it makes the new process
   // (in a time namespace continuing the body's clocks) as we freeze.
+  log_page_transport(req.node(), guest());
+  // A failure before the freeze still freezes and resumes the body: the
+  // deputy may have cut its call short for the move (answered with the
+  // restart), which only a stopped body may get.
+  auto refuse_running = [&](const std::string& why) {
+    if (t->interrupt(std::chrono::seconds(5), freeze)) {
+      if (auto r = t->regs(); r && resume_frozen(*t, *r, inject)) {
+        refuse(why);
+        return;
+      }
+      MOS_LOG_ERROR("supervisor: cannot resume {} after a failed move", m.program_pid);
+      kill_body(m);
+    }
+    t->detach();
+    refuse(why);
+  };
+  // A body that came by post-copy leaves only with all of its pages: what
+  // has not come yet is nowhere in it to be read.
+  if (pager_) {
+    pollfd p{pager_->done_fd(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(kPagesTimeout.count())) <= 0) {
+      refuse_running("its pages are still arriving from its last move");
+      return;
+    }
+    pager_finished();
+    done.set_precopy_us(micros_since(t0));  // it ran meanwhile: not frozen time
+  }
   const wire::MigrateMode mode = choose_mode(m, req.mode());
   done.set_mode(mode);
-  log_page_transport(req.node(), guest());
   auto fd = common::dial_session(req.address(), static_cast<std::uint16_t>(req.port()),
                                  std::chrono::seconds(5));
   if (!fd) {
-    t->detach();
-    refuse(fmt::format("cannot reach {}: {}", req.node(), fd.error()));
+    refuse_running(fmt::format("cannot reach {}: {}", req.node(), fd.error()));
     return;
   }
   common::FramedChannel out{std::move(*fd)};
   if (auto r = common::prove_session(out, req.token(), m.program_pid, true); !r) {
-    t->detach();
-    refuse(fmt::format("{} refused the session: {}", req.node(), r.error()));
+    refuse_running(fmt::format("{} refused the session: {}", req.node(), r.error()));
     return;
   }
   auto clock = clock_of(m.host_pid);
   if (!clock || !out.send(MsgType::kMigrateClock, *clock)) {
-    t->detach();
-    refuse(fmt::format("telling {} the body's clocks: {}", req.node(),
-                       clock ? "the link failed" : clock.error()));
+    refuse_running(fmt::format("telling {} the body's clocks: {}", req.node(),
+                               clock ? "the link failed" : clock.error()));
     return;
   }
   if (auto r = t->interrupt(std::chrono::seconds(5), freeze); !r) {
