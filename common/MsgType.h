@@ -84,6 +84,7 @@ enum class MsgType : std::uint16_t {
   kMigratePageRequest = 515,   // post-copy, target -> source (raw: 8-byte address)
   kMigratePostcopyDone = 516,  // post-copy, target -> source: every page is in
   kMigrateClock = 517,         // source -> target, before the image
+  kMigrateReady = 518,         // target -> source: the new process waits (freeze now)
 };
 
 constexpr std::uint16_t to_wire(MsgType t) {

@@ -206,8 +206,25 @@ std::expected<wire::MigrateImage, std::string> dump_state(Tracee& t, const Trace
                         pump, "mmap (scratch)"));
   const auto page = static_cast<std::uint64_t>(*scratch);
   std::string failure;
+  // Only the signals whose action is not the default (the kernel's SigCgt
+  // and SigIgn), and SIGCHLD (whose flags matter even with SIG_DFL): a
+  // default action's flags and mask do nothing. (One injected call each:
+  // the dump's largest cost.)
+  std::uint64_t asked = 1ull << (SIGCHLD - 1);
+  {
+    const std::string status =
+        common::read_text_file(fmt::format("/proc/{}/status", pid)).value_or("");
+    for (const char* key : {"SigCgt:", "SigIgn:"}) {
+      const auto at = status.find(key);
+      if (at == std::string::npos) {
+        asked = ~0ull;  // cannot tell: ask for all
+        break;
+      }
+      asked |= std::strtoull(status.c_str() + at + std::strlen(key), nullptr, 16);
+    }
+  }
   for (int sig = 1; sig <= 64 && failure.empty(); ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) {
+    if (sig == SIGKILL || sig == SIGSTOP || (asked & (1ull << (sig - 1))) == 0) {
       continue;
     }
     auto r = call(t, SYS_rt_sigaction, {static_cast<std::uint64_t>(sig), 0, page, 8}, pump,

@@ -40,8 +40,18 @@ std::expected<PageStats, std::string> send_working_set(const Tracee& t,
     if (kernel_area(a.name())) {
       continue;
     }
-    const Ranges here =
-        intersect(intersect(want, {{a.start(), a.end()}}), area_pages(t, a, nullptr));
+    // (Only these pieces looked at: a scan of a whole large area would
+    // cost milliseconds of the freeze.)
+    Ranges here;
+    const bool file = !a.name().empty() && a.name()[0] != '[';
+    for (const auto& [from, to] : intersect(want, {{a.start(), a.end()}})) {
+      auto have = file ? std::nullopt : t.populated(from, to);
+      if (!have) {
+        here.emplace_back(from, to);
+      } else {
+        here.insert(here.end(), have->begin(), have->end());
+      }
+    }
     for (const auto& [from, to] : here) {
       if (auto r = pages.send(from, to); !r) {
         return std::unexpected(r.error());

@@ -28,6 +28,8 @@ namespace {
 
 // How long a restored body waits for its deputy to dial.
 constexpr auto kDeputyTimeout = std::chrono::seconds(10);
+// How long the source waits for the target's new process before it freezes.
+constexpr auto kReadyTimeout = std::chrono::seconds(15);
 // How long a move waits for the pages of the last one (post-copy).
 constexpr auto kPagesTimeout = std::chrono::milliseconds(60000);
 // MODE_AUTO: pre-copy for a body with more resident memory than this.
@@ -190,7 +192,6 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
       return;
     }
     pager_finished();
-    done.set_precopy_us(micros_since(t0));  // it ran meanwhile: not frozen time
   }
   const wire::MigrateMode mode = choose_mode(m, req.mode());
   done.set_mode(mode);
@@ -211,6 +212,17 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
                                clock ? "the link failed" : clock.error()));
     return;
   }
+  // Frozen only once the target's new process waits for the image.
+  if (auto r = out.receive_for(kReadyTimeout);
+      !r || r->type != common::to_wire(MsgType::kMigrateReady)) {
+    refuse_running(fmt::format("{} could not make a process for the body ({})", req.node(),
+                               r ? "wrong answer" : r.error()));
+    return;
+  }
+  // Until here the body ran (the dial, the last post-copy's pages): not
+  // frozen time. (The deputy's clock started at its Migrate.)
+  const auto freeze_at = MigrationClock::now();
+  done.set_precopy_us(micros_since(t0));
   if (auto r = t->interrupt(std::chrono::seconds(5), freeze); !r) {
     t->detach();
     refuse(fmt::format("cannot freeze the body: {}", r.error()));
@@ -246,7 +258,7 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
   wire::MigrateImage image;
   PageStats pages;
   Ranges working_set;
-  std::uint64_t frozen_us = micros_since(t0);
+  std::uint64_t frozen_us = micros_since(freeze_at);
   wire::MigrateMode how = mode;
   if (mode == wire::MODE_PRECOPY) {
     bool running = false, sent = false;
@@ -269,7 +281,7 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
       pages = pre->stats;
       done.set_precopy_us(done.precopy_us() + pre->precopy_us);
       done.set_rounds(pre->rounds);
-      frozen_us = micros_since(t0) - pre->precopy_us;
+      frozen_us = micros_since(freeze_at) - pre->precopy_us;
     }
   }
   if (how != wire::MODE_PRECOPY) {
@@ -452,6 +464,12 @@ bool Supervisor::start_restored(Member& first) {
   if (stopped) {
     stopped = prepare_stub(*t, pump, how.close_fds);
     how.prepared = true;
+  }
+  if (!stopped || !rs.source->send(MsgType::kMigrateReady, wire::MigrateEnd{})) {
+    MOS_LOG_ERROR("supervisor: no process for {}: {}", program,
+                  stopped ? "the source is gone" : stopped.error());
+    t->kill();
+    return false;
   }
   auto mf = rs.source->receive_for(common::tuning::kSessionHandshake);
   if (!mf || mf->type != common::to_wire(MsgType::kMigrateImage) ||

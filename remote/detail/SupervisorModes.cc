@@ -201,6 +201,8 @@ std::string Supervisor::postcopy_serve(Member& m, Tracee& t, common::FramedChann
   resume_here = false;
   told = false;
   const auto t0 = MigrationClock::now();
+  // What to push (a scan of every area), while the target restores.
+  PageServer server(t, image, out, sent);
   auto f = out.receive_for(kRestoreTimeout);
   wire::MigrateRestored restored;
   if (!f || f->type != common::to_wire(MsgType::kMigrateRestored) ||
@@ -211,7 +213,6 @@ std::string Supervisor::postcopy_serve(Member& m, Tracee& t, common::FramedChann
                                                                       ? "wrong answer"
                                                                       : restored.error());
   }
-  PageServer server(t, image, out, sent);
   done.set_later_bytes(server.remaining());
   if (m.link_gone || !m.link->send(MsgType::kMigrateDone, done)) {
     return "the deputy is gone";
