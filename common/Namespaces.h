@@ -88,6 +88,12 @@ std::expected<void, std::string> mount_proc(const std::filesystem::path& target)
 void detach_mount(const std::filesystem::path& target);
 
 // Starting PID 1 of new namespaces.
+// Makes the caller's children's time namespace a new one whose
+// CLOCK_MONOTONIC and CLOCK_BOOTTIME run these many nanoseconds ahead of
+// the kernel's (negative: behind); before any process enters it.
+std::expected<void, std::string> new_time_namespace_for_children(std::int64_t monotonic_ns,
+                                                                 std::int64_t boottime_ns);
+
 struct NamespaceInitSpec {
   // Joined before the new namespaces are made (e.g. an existing named network
   // namespace), so the init and all its descendants are in them.

@@ -96,6 +96,28 @@ std::vector<pid_t> pids_in_namespace(const NsId& id, Ns kind) {
   return out;
 }
 
+std::expected<void, std::string> new_time_namespace_for_children(std::int64_t monotonic_ns,
+                                                                 std::int64_t boottime_ns) {
+  if (::unshare(CLONE_NEWTIME) != 0) {
+    return std::unexpected(errno_message("unshare(CLONE_NEWTIME)", errno));
+  }
+  // Seconds rounded down, nanoseconds 0..999999999, as the file wants.
+  auto line = [](const char* clock, std::int64_t ns) {
+    std::int64_t sec = ns / 1000000000, nsec = ns % 1000000000;
+    if (nsec < 0) {
+      nsec += 1000000000;
+      --sec;
+    }
+    return fmt::format("{} {} {}\n", clock, sec, nsec);
+  };
+  const std::string text = line("monotonic", monotonic_ns) + line("boottime", boottime_ns);
+  UniqueFd fd(::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
+  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    return std::unexpected(errno_message("writing /proc/self/timens_offsets", errno));
+  }
+  return {};
+}
+
 std::expected<NamespaceSet, std::string> NamespaceSet::open_of(pid_t pid,
                                                                std::initializer_list<Ns> kinds) {
   NamespaceSet set;
@@ -259,14 +281,11 @@ std::expected<pid_t, std::string> spawn_namespace_init(NamespaceInitSpec spec) {
       report->fail("unshare", errno);
     }
     if (spec.clock_offset_s) {
-      const std::string offsets =
-          fmt::format("monotonic {0} 0\nboottime {0} 0\n", *spec.clock_offset_s);
-      const int fd = ::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-      if (::unshare(CLONE_NEWTIME) != 0 || fd < 0 ||
-          ::write(fd, offsets.data(), offsets.size()) != static_cast<ssize_t>(offsets.size())) {
-        report->fail("time namespace", errno);
+      const std::int64_t ns = *spec.clock_offset_s * 1000000000;
+      if (auto r = new_time_namespace_for_children(ns, ns); !r) {
+        report->report_error(r.error());
+        ::_exit(127);
       }
-      ::close(fd);
     }
     pid_t init = ::fork();
     if (init < 0) {

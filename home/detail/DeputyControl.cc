@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -430,26 +431,26 @@ namespace {
 std::atomic<int> g_watched{-1};
 }  // namespace
 
+namespace {
+// The link's file status flags (without O_ASYNC), read once per link.
+thread_local int t_link = -1;
+thread_local int t_link_flags = 0;
+}  // namespace
+
 void watch_calls_begin(int link_fd) {
-  static thread_local int set_up = -1;
-  if (set_up != link_fd) {
+  if (t_link != link_fd) {
     f_owner_ex owner{F_OWNER_TID, static_cast<pid_t>(::syscall(SYS_gettid))};
     ::fcntl(link_fd, F_SETOWN_EX, &owner);
     ::fcntl(link_fd, F_SETSIG, SIGURG);
-    set_up = link_fd;
+    t_link_flags = std::max(0, ::fcntl(link_fd, F_GETFL)) & ~O_ASYNC;
+    t_link = link_fd;
   }
   g_watched.store(link_fd, std::memory_order_relaxed);
-  const int fl = ::fcntl(link_fd, F_GETFL);
-  if (fl >= 0) {
-    ::fcntl(link_fd, F_SETFL, fl | O_ASYNC);
-  }
+  ::fcntl(link_fd, F_SETFL, t_link_flags | O_ASYNC);
 }
 
 void watch_calls_end(int link_fd) {
-  const int fl = ::fcntl(link_fd, F_GETFL);
-  if (fl >= 0) {
-    ::fcntl(link_fd, F_SETFL, fl & ~O_ASYNC);
-  }
+  ::fcntl(link_fd, F_SETFL, t_link_flags);
   g_watched.store(-1, std::memory_order_relaxed);
 }
 

@@ -115,6 +115,8 @@ Ranges subtract(Ranges a, Ranges b);
 // Sorted and merged; a ∩ b.
 Ranges merged(Ranges v);
 Ranges intersect(const Ranges& a, const Ranges& b);
+// How many bytes the ranges cover (counted once each, as given).
+std::uint64_t bytes_of(const Ranges& v);
 
 // XCR0 of an XSAVE area as ptrace gives it (the kernel's software bytes).
 std::uint64_t xstate_features(const std::string& xstate);

@@ -101,12 +101,8 @@ Ranges area_pages(const Tracee& t, const wire::MemoryArea& a, std::uint64_t* hol
   if (a.name().empty() || a.name()[0] == '[') {
     if (auto r = t.populated(a.start(), a.end())) {
       ranges = std::move(*r);
-      std::uint64_t have = 0;
-      for (const auto& [s0, e0] : ranges) {
-        have += e0 - s0;
-      }
       if (holes != nullptr) {
-        *holes += (a.end() - a.start()) - have;
+        *holes += (a.end() - a.start()) - bytes_of(ranges);
       }
     }
   }
@@ -160,6 +156,14 @@ Ranges subtract(Ranges a, Ranges b) {
     }
   }
   return merged;
+}
+
+std::uint64_t bytes_of(const Ranges& v) {
+  std::uint64_t n = 0;
+  for (const auto& [s, e] : v) {
+    n += e - s;
+  }
+  return n;
 }
 
 Ranges merged(Ranges v) {

@@ -1,8 +1,10 @@
 #include "remote/detail/ProcView.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 #include <string_view>
@@ -61,6 +63,16 @@ std::vector<std::uint64_t> proc_stat_fields(pid_t pid) {
     v[i] = std::strtoull(f.c_str(), nullptr, 10);
   }
   return v;
+}
+
+std::optional<MemorySize> proc_memory(pid_t pid) {
+  static const long page = ::sysconf(_SC_PAGESIZE);
+  unsigned long long vm = 0, rss = 0;
+  const auto text = common::read_text_file(fmt::format("/proc/{}/statm", pid)).value_or("");
+  if (std::sscanf(text.c_str(), "%llu %llu", &vm, &rss) != 2) {
+    return std::nullopt;
+  }
+  return MemorySize{vm * static_cast<std::uint64_t>(page), rss * static_cast<std::uint64_t>(page)};
 }
 
 }  // namespace mos::remote::detail

@@ -24,4 +24,11 @@ std::optional<std::string> body_proc_entry(const std::string& path, pid_t progra
 // the process is gone).
 std::vector<std::uint64_t> proc_stat_fields(pid_t pid);
 
+// /proc/PID/statm's first two fields in bytes: the mapped size and the
+// resident set (nothing if the process is gone).
+struct MemorySize {
+  std::uint64_t vm_bytes = 0, rss_bytes = 0;
+};
+std::optional<MemorySize> proc_memory(pid_t pid);
+
 }  // namespace mos::remote::detail

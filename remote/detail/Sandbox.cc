@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "common/Files.h"
+#include "common/Namespaces.h"
 #include "remote/SyscallTable.h"
 
 // Debian 12's headers predate Linux 6.6's sync wake-up flag; the kernel
@@ -362,29 +363,10 @@ std::expected<BodyNamespace, std::string> BodyNamespace::create(const BodySpec* 
   }
   if (spec != nullptr && spec->time) {
     // Our children's time namespace, its offsets set before any enters.
-    if (::unshare(CLONE_NEWTIME) != 0) {
-      return std::unexpected(errno_text("unshare(CLONE_NEWTIME)", errno));
-    }
-    // (Seconds rounded down, nanoseconds 0..999999999, as the file wants.)
-    auto line = [](const char* clock, std::int64_t ns) {
-      std::int64_t sec = ns / 1000000000, nsec = ns % 1000000000;
-      if (nsec < 0) {
-        nsec += 1000000000;
-        --sec;
-      }
-      return fmt::format("{} {} {}\n", clock, sec, nsec);
-    };
-    const std::string offsets =
-        line("monotonic", spec->time->monotonic_ns) + line("boottime", spec->time->boottime_ns);
-    const int fd = ::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-    const bool ok = fd >= 0 && ::write(fd, offsets.data(), offsets.size()) ==
-                                   static_cast<ssize_t>(offsets.size());
-    const int e = errno;
-    if (fd >= 0) {
-      ::close(fd);
-    }
-    if (!ok) {
-      return std::unexpected(errno_text("writing /proc/self/timens_offsets", e));
+    if (auto r = common::new_time_namespace_for_children(spec->time->monotonic_ns,
+                                                         spec->time->boottime_ns);
+        !r) {
+      return std::unexpected(r.error());
     }
   }
   if (::unshare(CLONE_NEWPID) != 0) {

@@ -126,11 +126,7 @@ wire::MigrateMode Supervisor::choose_mode(const Member& m, wire::MigrateMode ask
   if (asked != wire::MODE_AUTO) {
     return asked;
   }
-  static const long page = ::sysconf(_SC_PAGESIZE);
-  unsigned long long vm = 0, rss = 0;
-  const std::string statm = read_proc(fmt::format("/proc/{}/statm", m.host_pid));
-  if (std::sscanf(statm.c_str(), "%llu %llu", &vm, &rss) == 2 &&
-      rss * static_cast<unsigned long long>(page) > kPrecopyAbove) {
+  if (auto mem = proc_memory(m.host_pid); mem && mem->rss_bytes > kPrecopyAbove) {
     return wire::MODE_PRECOPY;
   }
   return wire::MODE_STOP_COPY;
@@ -343,7 +339,7 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
       return;
     }
     MOS_LOG_DEBUG("supervisor: {} restored at {} in {} us, {} us after the freeze", m.program_pid,
-                  req.node(), restored.restore_us(), micros_since(t0));
+                  req.node(), restored.restore_us(), micros_since(freeze_at));
     // The body waits at the target; ours stays frozen until the deputy
     // says which one runs.
     if (m.link_gone || !m.link->send(MsgType::kMigrateDone, done)) {
@@ -564,7 +560,6 @@ void Supervisor::report_usage() {
   }
   last_usage_ = now;
   static const long ticks = ::sysconf(_SC_CLK_TCK);
-  static const long page = ::sysconf(_SC_PAGESIZE);
   for (auto& [pid, m] : members_) {
     // (Not while a forwarded call waits at the deputy: a frame then would
     // interrupt it, see watch_calls_begin; its usage changes little anyway.)
@@ -572,11 +567,9 @@ void Supervisor::report_usage() {
       continue;
     }
     wire::BodyUsage u;
-    unsigned long long vm = 0, rss = 0;
-    const std::string statm = read_proc(fmt::format("/proc/{}/statm", m.host_pid));
-    if (std::sscanf(statm.c_str(), "%llu %llu", &vm, &rss) == 2) {
-      u.set_vm_bytes(vm * page);
-      u.set_rss_bytes(rss * page);
+    if (auto mem = proc_memory(m.host_pid)) {
+      u.set_vm_bytes(mem->vm_bytes);
+      u.set_rss_bytes(mem->rss_bytes);
     }
     const auto st = proc_stat_fields(m.host_pid);
     u.set_cpu_ms((st[14] + st[15]) * 1000 / static_cast<std::uint64_t>(ticks));  // utime + stime

@@ -36,14 +36,6 @@ constexpr auto kPrecopyLimit = std::chrono::seconds(30);
 // pushing (a page asked for waits behind at most this much).
 constexpr int kPushBacklog = 256 << 10;
 
-std::uint64_t bytes_of(const Ranges& rs) {
-  std::uint64_t n = 0;
-  for (const auto& [s, e] : rs) {
-    n += e - s;
-  }
-  return n;
-}
-
 }  // namespace
 
 // Said once per process: which transport the pages take, and why.
