@@ -154,6 +154,9 @@ int main(int argc, char** argv) {
   if (reply.mode() == wire::MODE_POSTCOPY) {
     std::printf(", %.1f MiB following", reply.later_bytes() / 1048576.0);
   }
+  if (!reply.page_road().empty()) {
+    std::printf(", pages on the %s road", reply.page_road().c_str());
+  }
   std::printf(", %.1f ms in all\n", reply.total_us() / 1000.0);
   return 0;
 }

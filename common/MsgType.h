@@ -85,6 +85,9 @@ enum class MsgType : std::uint16_t {
   kMigratePostcopyDone = 516,  // post-copy, target -> source: every page is in
   kMigrateClock = 517,         // source -> target, before the image
   kMigrateReady = 518,         // target -> source: the new process waits (freeze now)
+  // (raw: u32) on the channel: that many chunks came on the page road
+  // since the last one; on a socket page road: a slot's credit
+  kMigrateBulk = 519,
 };
 
 constexpr std::uint16_t to_wire(MsgType t) {

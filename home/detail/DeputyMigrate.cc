@@ -140,6 +140,7 @@ void Deputy::finish_migration(const wire::MigrateDone& done) {
   reply.set_precopy_us(done.precopy_us());
   reply.set_rounds(done.rounds());
   reply.set_later_bytes(done.later_bytes());
+  reply.set_page_road(done.page_road());
   // The program was frozen from the end of the pre-copy rounds only.
   reply.set_frozen_us(reply.frozen_us() - std::min(reply.frozen_us(), done.precopy_us()));
   detail::control_finish(reply);

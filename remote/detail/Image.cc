@@ -21,6 +21,7 @@
 #include "common/FrameIo.h"
 #include "common/Log.h"
 #include "remote/detail/Inject.h"
+#include "remote/detail/PageRoad.h"
 #include "remote/detail/ProcView.h"
 
 namespace mos::remote::detail {
@@ -423,9 +424,8 @@ std::expected<void, std::string> prepare_stub(Tracee& t, const Tracee::Pump& pum
   return {};
 }
 
-std::expected<void, std::string> restore(Tracee& t, wire::MigrateImage& image,
-                                         common::FramedChannel& in, const Tracee::Pump& pump,
-                                         const RestoreOptions& opts) {
+std::expected<void, std::string> restore(Tracee& t, wire::MigrateImage& image, PageSource& in,
+                                         const Tracee::Pump& pump, const RestoreOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
   auto phase = [&](const char* what) {
     MOS_LOG_DEBUG(
@@ -591,7 +591,7 @@ std::expected<void, std::string> restore(Tracee& t, wire::MigrateImage& image,
   // The pages.
   bool final_image = !image.preliminary();
   for (;;) {
-    auto f = in.receive_bulk(std::chrono::seconds(30));
+    auto f = in.receive(std::chrono::seconds(30));
     if (!f) {
       return std::unexpected(fmt::format("the source stopped sending: {}", f.error()));
     }

@@ -25,6 +25,9 @@
 
 namespace mos::remote::detail {
 
+class PageSink;  // remote/detail/PageRoad.h
+class PageSource;
+
 // The chunk read from the source and written at the target.
 inline constexpr std::size_t kPageChunk = 128 << 10;
 
@@ -43,7 +46,7 @@ std::expected<wire::MigrateImage, std::string> dump_state(Tracee& t, const Trace
 // The areas as a preliminary image (pre-copy: the body still runs).
 std::expected<wire::MigrateImage, std::string> list_areas(pid_t pid);
 std::expected<PageStats, std::string> send_pages(const Tracee& t, const wire::MigrateImage& image,
-                                                 common::FramedChannel& out);
+                                                 PageSink& out);
 
 using Ranges = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
 
@@ -53,13 +56,13 @@ using Ranges = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
 // `holes`.
 Ranges area_pages(const Tracee& t, const wire::MemoryArea& a, std::uint64_t* holes);
 
-// Pages of a tracee into a channel: 128 KiB reads, runs of pages that are
-// not all zero as kMigratePages frames; pages of zeros are left out, or
-// (zeros_too, for post-copy, where a fault on them needs an answer) sent
-// as kMigrateZero frames.
+// Pages of a tracee into a sink: 128 KiB reads, runs of pages that are
+// not all zero as kMigratePages frames (or road chunks); pages of zeros
+// are left out, or (zeros_too, for post-copy, where a fault on them needs
+// an answer) sent as kMigrateZero frames.
 class PageSender {
  public:
-  PageSender(const Tracee& t, common::FramedChannel& out) : t_(t), out_(out) {}
+  PageSender(const Tracee& t, PageSink& out) : t_(t), out_(out) {}
   std::expected<void, std::string> send(std::uint64_t from, std::uint64_t to,
                                         bool zeros_too = false);
   std::expected<void, std::string> zero(std::uint64_t from, std::uint64_t to);
@@ -67,7 +70,7 @@ class PageSender {
 
  private:
   const Tracee& t_;
-  common::FramedChannel& out_;
+  PageSink& out_;
   std::string buf_ = std::string(kPageChunk, '\0');
 };
 
@@ -106,9 +109,8 @@ std::expected<void, std::string> prepare_stub(Tracee& t, const Tracee::Pump& pum
 // (kMigratePages, kMigrateZero), for pre-copy the final image among them,
 // and then kMigrateEnd; `image` is then the final one. On error the
 // tracee is useless: kill it.
-std::expected<void, std::string> restore(Tracee& t, wire::MigrateImage& image,
-                                         common::FramedChannel& in, const Tracee::Pump& pump,
-                                         const RestoreOptions& opts = {});
+std::expected<void, std::string> restore(Tracee& t, wire::MigrateImage& image, PageSource& in,
+                                         const Tracee::Pump& pump, const RestoreOptions& opts = {});
 
 // [a) minus [b), both sorted or not; the result sorted and merged.
 Ranges subtract(Ranges a, Ranges b);

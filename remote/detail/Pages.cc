@@ -6,6 +6,7 @@
 
 #include "common/Log.h"
 #include "remote/detail/Image.h"
+#include "remote/detail/PageRoad.h"
 
 namespace mos::remote::detail {
 
@@ -52,12 +53,7 @@ std::expected<void, std::string> PageSender::send(std::uint64_t from, std::uint6
     auto flush = [&](std::size_t end) -> std::expected<void, std::string> {
       if (end > run) {
         const std::uint64_t addr = at + run;
-        char head[8];
-        std::memcpy(head, &addr, sizeof head);
-        if (auto r = out_.send_parts(
-                common::MsgType::kMigratePages,
-                {std::string_view(head, 8), std::string_view(buf_.data() + run, end - run)});
-            !r) {
+        if (auto r = out_.pages(addr, std::string_view(buf_.data() + run, end - run)); !r) {
           return std::unexpected(r.error());
         }
         stats.sent += end - run;
@@ -110,7 +106,7 @@ Ranges area_pages(const Tracee& t, const wire::MemoryArea& a, std::uint64_t* hol
 }
 
 std::expected<PageStats, std::string> send_pages(const Tracee& t, const wire::MigrateImage& image,
-                                                 common::FramedChannel& out) {
+                                                 PageSink& out) {
   PageSender pages(t, out);
   for (const auto& a : image.areas()) {
     if (kernel_area(a.name())) {

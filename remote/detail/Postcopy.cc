@@ -26,8 +26,8 @@ constexpr std::uint64_t chunk_of(std::uint64_t addr) {
 
 std::expected<PageStats, std::string> send_working_set(const Tracee& t,
                                                        const wire::MigrateImage& image,
-                                                       const user_regs_struct& regs,
-                                                       common::FramedChannel& out, Ranges& sent) {
+                                                       const user_regs_struct& regs, PageSink& out,
+                                                       Ranges& sent) {
   const std::uint64_t ip = regs.rip & ~(kPage - 1), sp = regs.rsp & ~(kPage - 1);
   Ranges want = {{ip, ip + kPage}, {sp - (64 << 10), sp + (16 << 10)}};
   if (image.rseq_ptr() != 0) {
@@ -91,8 +91,8 @@ Pager::~Pager() {
   join();
 }
 
-void Pager::begin(common::UniqueFd uffd, std::unique_ptr<common::FramedChannel> source,
-                  int body_pidfd, int program_pid) {
+void Pager::begin(common::UniqueFd uffd, std::unique_ptr<PageSource> source, int body_pidfd,
+                  int program_pid) {
   program_pid_ = program_pid;
   begun_ = std::chrono::steady_clock::now();
   uffd_ = std::move(uffd);
@@ -174,8 +174,8 @@ bool Pager::on_event() {
           if (asked_.insert(chunk_of(src)).second) {
             char head[8];
             std::memcpy(head, &src, sizeof head);
-            if (!source_->send_parts(common::MsgType::kMigratePageRequest,
-                                     {std::string_view(head, sizeof head)})) {
+            if (!source_->channel().send_parts(common::MsgType::kMigratePageRequest,
+                                               {std::string_view(head, sizeof head)})) {
               return false;
             }
           }
@@ -282,12 +282,19 @@ void Pager::serve() {
   enum { kMore, kEnd, kLost, kStopped } state = kMore;
   while (state == kMore) {
     common::Frame f;
-    while (state == kMore && source_->buffered(f) == common::FrameStatus::kOk) {
+    std::string bad;
+    common::FrameStatus st;
+    while (state == kMore && (st = source_->buffered(f, &bad)) == common::FrameStatus::kOk) {
       if (f.type == common::to_wire(common::MsgType::kMigrateEnd)) {
         state = kEnd;
       } else if (!on_frame(f)) {
         state = kLost;
       }
+    }
+    if (state == kMore && st != common::FrameStatus::kNeedMore) {
+      MOS_LOG_ERROR("post-copy: the source's stream broke: {}",
+                    bad.empty() ? std::string(common::frame_status_name(st)) : bad);
+      state = kLost;
     }
     if (state != kMore) {
       break;
@@ -307,7 +314,7 @@ void Pager::serve() {
       break;
     }
     if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-      auto r = source_->receive_bulk(std::chrono::seconds(30));
+      auto r = source_->receive(std::chrono::seconds(30));
       if (!r) {
         MOS_LOG_ERROR("post-copy: the source is gone before the last page: {}", r.error());
         state = kLost;
@@ -327,7 +334,7 @@ void Pager::serve() {
   // zeros: holes) and wakes anyone still waiting.
   uffd_.reset();
   if (state == kEnd) {
-    (void)source_->send(common::MsgType::kMigratePostcopyDone, wire::MigrateEnd{});
+    (void)source_->channel().send(common::MsgType::kMigratePostcopyDone, wire::MigrateEnd{});
     MOS_LOG_INFO("post-copy of {}: every page in {} ms after it resumed ({} faults, {} bytes)",
                  program_pid_,
                  std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -337,7 +344,7 @@ void Pager::serve() {
   }
 }
 
-PageServer::PageServer(const Tracee& t, const wire::MigrateImage& image, common::FramedChannel& out,
+PageServer::PageServer(const Tracee& t, const wire::MigrateImage& image, PageSink& out,
                        const Ranges& sent)
     : t_(t), image_(image), out_(out), pages_(t, out) {
   for (const auto& a : image.areas()) {

@@ -33,6 +33,7 @@
 #include "common/UniqueFd.h"
 #include "common/migrate.pb.h"
 #include "remote/detail/Image.h"
+#include "remote/detail/PageRoad.h"
 
 namespace mos::remote::detail {
 
@@ -40,8 +41,8 @@ namespace mos::remote::detail {
 // its rseq area), sent before kMigrateEnd; `sent` says which.
 std::expected<PageStats, std::string> send_working_set(const Tracee& t,
                                                        const wire::MigrateImage& image,
-                                                       const user_regs_struct& regs,
-                                                       common::FramedChannel& out, Ranges& sent);
+                                                       const user_regs_struct& regs, PageSink& out,
+                                                       Ranges& sent);
 
 // UFFDIO_API for a pager's userfaultfd (the events it follows).
 std::expected<void, std::string> enable_pager_features(int uffd);
@@ -60,7 +61,7 @@ class Pager {
   // The work: the body's userfaultfd (its areas registered) and the
   // channel the rest of its pages come on; `body_pidfd` to kill it if the
   // source goes before the last page.
-  void begin(common::UniqueFd uffd, std::unique_ptr<common::FramedChannel> source, int body_pidfd,
+  void begin(common::UniqueFd uffd, std::unique_ptr<PageSource> source, int body_pidfd,
              int program_pid);
   // Readable once the pager is done: every page in, or the source lost
   // (the body killed), or stop().
@@ -85,7 +86,7 @@ class Pager {
   bool discarded(std::uint64_t addr) const;
 
   common::UniqueFd uffd_;
-  std::unique_ptr<common::FramedChannel> source_;
+  std::unique_ptr<PageSource> source_;
   int body_pidfd_ = -1;
   int program_pid_ = 0;
   std::chrono::steady_clock::time_point begun_;
@@ -106,8 +107,7 @@ class Pager {
 class PageServer {
  public:
   // `sent`: what the target has already (the working set).
-  PageServer(const Tracee& t, const wire::MigrateImage& image, common::FramedChannel& out,
-             const Ranges& sent);
+  PageServer(const Tracee& t, const wire::MigrateImage& image, PageSink& out, const Ranges& sent);
   // A request from the target (kMigratePageRequest's payload).
   std::expected<void, std::string> serve(const common::Frame& request);
   // Pushes the next chunk the target may not have; false once all are
@@ -120,7 +120,7 @@ class PageServer {
  private:
   const Tracee& t_;
   const wire::MigrateImage& image_;
-  common::FramedChannel& out_;
+  PageSink& out_;
   PageSender pages_;
   std::deque<std::pair<std::uint64_t, std::uint64_t>> todo_;  // chunks, in address order
   std::set<std::uint64_t> served_;                            // chunk bases sent on request

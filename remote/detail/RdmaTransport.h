@@ -66,7 +66,7 @@ struct RdmaChoice {
 // MOSIX_RDMA: unset, "auto" or "on" probe; "off" forces TCP; anything else
 // is reported and also means TCP (a typo must not pick a road silently).
 // Then every device and port: the first ACTIVE port wins. Logs the choice at
-// debug level (the caller says it once, at info: log_page_transport). Never blocks on the network;
+// debug level (the caller says it: log_page_road). Never blocks on the network;
 // no device (or no kernel support) is an answer, not an error.
 RdmaChoice choose_page_transport();
 

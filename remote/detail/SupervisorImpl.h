@@ -115,7 +115,11 @@ constexpr auto kRestoreTimeout = std::chrono::seconds(60);
 constexpr auto kCommitTimeout = std::chrono::seconds(30);
 
 // Logs, once, which transport a migration's pages take and why.
-void log_page_transport(const std::string& node, bool daemon_log);
+// Which road a move's pages take and why: each move that was offered one,
+// once per process for the channel (at home, where the log is the user's
+// terminal, at debug level).
+void log_page_road(int program, const std::string& node, bool daemon_log, const RoadOffer& offer,
+                   const PageRoad* road, const std::string& why);
 
 class Supervisor {
  public:
@@ -173,16 +177,16 @@ class Supervisor {
   // or is still frozen, and `sent_any` whether the target has been sent
   // anything yet (if not, stop-and-copy may go on instead).
   std::expected<Precopied, std::string> precopy(Member& m, std::optional<Tracee>& t,
-                                                user_regs_struct& regs, common::FramedChannel& out,
+                                                user_regs_struct& regs, PageSink& out,
                                                 bool& running, bool& sent_any);
   // Post-copy at the source, after the image and the working set: the
   // target's answer, the deputy's commit, the target's requests and the push
   // of every page. Returns "" once the target has them all, or why not;
   // `resume_here`: the body never ran there (resume it here); `told`:
   // MigrateDone went to the deputy.
-  std::string postcopy_serve(Member& m, Tracee& t, common::FramedChannel& out,
-                             const wire::MigrateImage& image, const Ranges& sent,
-                             wire::MigrateDone& done, bool& resume_here, bool& told);
+  std::string postcopy_serve(Member& m, Tracee& t, PageSink& sink, const wire::MigrateImage& image,
+                             const Ranges& sent, wire::MigrateDone& done, bool& resume_here,
+                             bool& told);
   bool hold_for_pager(const seccomp_notif& n);
   void pager_finished();
   void report_usage();

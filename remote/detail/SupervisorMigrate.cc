@@ -19,6 +19,7 @@
 #include "common/SessionLink.h"
 #include "remote/detail/Clocks.h"
 #include "remote/detail/Image.h"
+#include "remote/detail/PageRoad.h"
 #include "remote/detail/ProcView.h"
 #include "remote/detail/SupervisorImpl.h"
 
@@ -163,7 +164,6 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
   const Tracee::Pump inject = pump_for(m.host_pid, nullptr, Hold::kInject);
   // The target first, while the body still runs: it makes the new process
   // (in a time namespace continuing the body's clocks) as we freeze.
-  log_page_transport(req.node(), guest());
   // A failure before the freeze still freezes and resumes the body: the
   // deputy may have cut its call short for the move (answered with the
   // restart), which only a stopped body may get.
@@ -203,18 +203,46 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
     return;
   }
   auto clock = clock_of(m.host_pid);
+  RoadOffer offer = RoadOffer::make();
+  if (clock) {
+    offer.fill(*clock);
+  }
   if (!clock || !out.send(MsgType::kMigrateClock, *clock)) {
     refuse_running(fmt::format("telling {} the body's clocks: {}", req.node(),
                                clock ? "the link failed" : clock.error()));
     return;
   }
   // Frozen only once the target's new process waits for the image.
-  if (auto r = out.receive_for(kReadyTimeout);
-      !r || r->type != common::to_wire(MsgType::kMigrateReady)) {
+  wire::MigrateReady ready;
+  if (auto r = out.receive_for(kReadyTimeout); !r ||
+                                               r->type != common::to_wire(MsgType::kMigrateReady) ||
+                                               !common::parse_payload(*r, ready)) {
     refuse_running(fmt::format("{} could not make a process for the body ({})", req.node(),
                                r ? "wrong answer" : r.error()));
     return;
   }
+  // The pages' road (the channel unless both ends agreed on another).
+  std::string road_why;
+  std::unique_ptr<PageRoad> road = offer.take(
+      ready,
+      [&]() -> std::expected<std::unique_ptr<common::FramedChannel>, std::string> {
+        auto rfd = common::dial_session(req.address(), static_cast<std::uint16_t>(req.port()),
+                                        std::chrono::seconds(5));
+        if (!rfd) {
+          return std::unexpected(rfd.error());
+        }
+        auto link = std::make_unique<common::FramedChannel>(std::move(*rfd));
+        if (auto p = common::prove_session(*link, req.token(), m.program_pid, false); !p) {
+          return std::unexpected(p.error());
+        }
+        return link;
+      },
+      road_why);
+  log_page_road(m.program_pid, req.node(), guest(), offer, road.get(), road_why);
+  if (road) {
+    done.set_page_road(std::string(road->name()));
+  }
+  PageSink sink(out, road.get());
   // Until here the body ran (the dial, the last post-copy's pages): not
   // frozen time. (The deputy's clock started at its Migrate.)
   const auto freeze_at = MigrationClock::now();
@@ -258,7 +286,7 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
   wire::MigrateMode how = mode;
   if (mode == wire::MODE_PRECOPY) {
     bool running = false, sent = false;
-    auto pre = precopy(m, t, regs, out, running, sent);
+    auto pre = precopy(m, t, regs, sink, running, sent);
     if (!pre && !sent && req.mode() == wire::MODE_AUTO) {
       // (A kernel without async uffd write-protect: the whole body frozen.)
       MOS_LOG_INFO("supervisor: {} moves by stop-and-copy: {}", m.program_pid, pre.error());
@@ -289,13 +317,13 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
     image = std::move(*img);
     image.set_mode(how);
     fill_image(m, image);
-    if (auto r = out.send(MsgType::kMigrateImage, image); !r) {
+    if (auto r = sink.send(MsgType::kMigrateImage, image); !r) {
       give_up(fmt::format("sending the image to {}: {}", req.node(), r.error()));
       return;
     }
     std::expected<PageStats, std::string> sent =
-        mode == wire::MODE_POSTCOPY ? send_working_set(*t, image, regs, out, working_set)
-                                    : send_pages(*t, image, out);
+        mode == wire::MODE_POSTCOPY ? send_working_set(*t, image, regs, sink, working_set)
+                                    : send_pages(*t, image, sink);
     if (!sent) {
       give_up(fmt::format("sending the pages to {}: {}", req.node(), sent.error()));
       return;
@@ -310,7 +338,8 @@ void Supervisor::migrate_out(Member& m, const wire::Migrate& req) {
   done.set_dump_us(dump_us);
   if (mode == wire::MODE_POSTCOPY) {
     bool resume_here = false, told = false;
-    const std::string why = postcopy_serve(m, *t, out, image, working_set, done, resume_here, told);
+    const std::string why =
+        postcopy_serve(m, *t, sink, image, working_set, done, resume_here, told);
     if (resume_here) {
       if (!told) {
         give_up(why);  // the deputy is told by the refusal
@@ -461,11 +490,29 @@ bool Supervisor::start_restored(Member& first) {
     stopped = prepare_stub(*t, pump, how.close_fds);
     how.prepared = true;
   }
-  if (!stopped || !rs.source->send(MsgType::kMigrateReady, wire::MigrateEnd{})) {
+  wire::MigrateReady ready;
+  RoadAnswer road = answer_road(clock, ready);
+  if (!ready.road_refused().empty()) {
+    MOS_LOG_INFO("supervisor: the pages of {} come on the channel: {}", program,
+                 ready.road_refused());
+  }
+  if (!stopped || !rs.source->send(MsgType::kMigrateReady, ready)) {
     MOS_LOG_ERROR("supervisor: no process for {}: {}", program,
                   stopped ? "the source is gone" : stopped.error());
     t->kill();
     return false;
+  }
+  if (road.accept_socket) {
+    // (Dialled like a deputy's link, as the program's non-first one; if it
+    // does not come the pages come on the channel.)
+    auto r = common::accept_deputy(opts_.guest->listener.get(), opts_.guest->token,
+                                   common::tuning::kSessionHandshake);
+    if (r && !r->hello.first() && r->hello.pid() == program) {
+      road.road = make_socket_road(std::move(r->link));
+    } else {
+      MOS_LOG_WARN("supervisor: the socket page road of {} did not come: {}", program,
+                   r ? "not its source" : r.error());
+    }
   }
   auto mf = rs.source->receive_for(common::tuning::kSessionHandshake);
   if (!mf || mf->type != common::to_wire(MsgType::kMigrateImage) ||
@@ -476,11 +523,12 @@ bool Supervisor::start_restored(Member& first) {
   }
   wire::MigrateImage& img = rs.image;
   const auto t0 = MigrationClock::now();
+  auto in = std::make_unique<PageSource>(std::move(rs.source), std::move(road.road));
   auto answer = [&](const std::string& error) {
     wire::MigrateRestored r;
     r.set_error(error);
     r.set_restore_us(micros_since(t0));
-    (void)rs.source->send(MsgType::kMigrateRestored, r);
+    (void)in->channel().send(MsgType::kMigrateRestored, r);
     if (!error.empty()) {
       MOS_LOG_ERROR("supervisor: cannot restore {}: {}", img.program_pid(), error);
     }
@@ -503,7 +551,7 @@ bool Supervisor::start_restored(Member& first) {
   } else {
     uffd.reset();
   }
-  auto r = stopped ? restore(*t, img, *rs.source, pump, how) : std::unexpected(stopped.error());
+  auto r = stopped ? restore(*t, img, *in, pump, how) : std::unexpected(stopped.error());
   if (!r) {
     t->kill();
     return answer(r.error());
@@ -541,7 +589,7 @@ bool Supervisor::start_restored(Member& first) {
   first.exe = img.exe();
   if (uffd) {
     // From here its missing pages are fetched as it touches them.
-    pager->begin(std::move(uffd), std::move(rs.source), first.pidfd.get(), first.program_pid);
+    pager->begin(std::move(uffd), std::move(in), first.pidfd.get(), first.program_pid);
     pager_ = std::move(pager);
   }
   t->detach();

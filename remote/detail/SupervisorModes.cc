@@ -38,27 +38,33 @@ constexpr int kPushBacklog = 256 << 10;
 
 }  // namespace
 
-// Said once per process: which transport the pages take, and why.
-void log_page_transport(const std::string& node, bool daemon_log) {
+void log_page_road(int program, const std::string& node, bool daemon_log, const RoadOffer& offer,
+                   const PageRoad* road, const std::string& why) {
   static bool said = false;
-  if (said) {
+  std::string line;
+  if (!offer.kind().empty()) {
+    line = fmt::format("migration: pages of {} to {} go {} ({})", program, node,
+                       road != nullptr ? fmt::format("on the {} road", road->name())
+                                       : std::string("on the channel"),
+                       why);
+  } else if (!said) {
+    said = true;
+    line = fmt::format("migration: pages to {} go over TCP ({})", node, why);
+  } else {
     return;
   }
-  said = true;
-  const RdmaChoice c = choose_page_transport();
-  // (At home the supervisor's log is the user's terminal: there, debug.)
   if (daemon_log) {
-    MOS_LOG_INFO("migration: pages to {} go over {} ({})", node, c.use_rdma ? "RDMA" : "TCP",
-                 c.reason);
+    MOS_LOG_INFO("{}", line);
   } else {
-    MOS_LOG_DEBUG("migration: pages to {} go over {} ({})", node, c.use_rdma ? "RDMA" : "TCP",
-                  c.reason);
+    MOS_LOG_DEBUG("{}", line);
   }
 }
 
-std::expected<Supervisor::Precopied, std::string> Supervisor::precopy(
-    Member& m, std::optional<Tracee>& t, user_regs_struct& regs, common::FramedChannel& out,
-    bool& running, bool& sent_any) {
+std::expected<Supervisor::Precopied, std::string> Supervisor::precopy(Member& m,
+                                                                      std::optional<Tracee>& t,
+                                                                      user_regs_struct& regs,
+                                                                      PageSink& out, bool& running,
+                                                                      bool& sent_any) {
   running = false;
   sent_any = false;
   const auto t0 = MigrationClock::now();
@@ -187,14 +193,15 @@ std::expected<Supervisor::Precopied, std::string> Supervisor::precopy(
   return Precopied{std::move(*last), stats, rounds, precopy_us};
 }
 
-std::string Supervisor::postcopy_serve(Member& m, Tracee& t, common::FramedChannel& out,
+std::string Supervisor::postcopy_serve(Member& m, Tracee& t, PageSink& sink,
                                        const wire::MigrateImage& image, const Ranges& sent,
                                        wire::MigrateDone& done, bool& resume_here, bool& told) {
   resume_here = false;
   told = false;
   const auto t0 = MigrationClock::now();
   // What to push (a scan of every area), while the target restores.
-  PageServer server(t, image, out, sent);
+  PageServer server(t, image, sink, sent);
+  common::FramedChannel& out = sink.channel();
   auto f = out.receive_for(kRestoreTimeout);
   wire::MigrateRestored restored;
   if (!f || f->type != common::to_wire(MsgType::kMigrateRestored) ||

@@ -22,6 +22,7 @@
 #include "common/FramedChannel.h"
 #include "common/Log.h"
 #include "remote/detail/Image.h"
+#include "remote/detail/PageRoad.h"
 
 using namespace mos;
 using namespace mos::remote::detail;
@@ -122,15 +123,16 @@ std::uint64_t pattern(std::uint64_t i) {
   ::_exit(0);
 }
 
-}  // namespace
-
-TEST_CASE("a frozen process is dumped and restored into another, and runs on") {
+// `slots`: 0 for the pages on the channel, else a socket page road of that
+// many slots beside it (the two-road ordering of an RDMA move).
+void move_once(std::uint32_t slots) {
   common::init_log_from_env();
-  int ready[2], ctl[2], out[2], link[2];
+  int ready[2], ctl[2], out[2], link[2], road[2];
   REQUIRE(::pipe(ready) == 0);
   REQUIRE(::pipe(ctl) == 0);
   REQUIRE(::pipe(out) == 0);
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, link) == 0);
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, road) == 0);
   const pid_t src = ::fork();
   if (src == 0) {
     program(ready[1], ctl[0], out[1]);
@@ -172,10 +174,21 @@ TEST_CASE("a frozen process is dumped and restored into another, and runs on") {
   REQUIRE(to);
   REQUIRE(to->interrupt(std::chrono::seconds(5), none));
   common::FramedChannel tx{common::UniqueFd(link[0])};
-  common::FramedChannel rx{common::UniqueFd(link[1])};
+  std::unique_ptr<PageRoad> tx_road, rx_road;
+  common::UniqueFd road_tx(road[0]), road_rx(road[1]);
+  if (slots != 0) {
+    tx_road = make_socket_road(std::make_unique<common::FramedChannel>(std::move(road_tx)), slots);
+    rx_road = make_socket_road(std::make_unique<common::FramedChannel>(std::move(road_rx)), slots);
+    REQUIRE(tx_road);
+    REQUIRE(rx_road);
+  }
+  PageSink sink(tx, tx_road.get());
+  auto rx = std::make_unique<PageSource>(
+      std::make_unique<common::FramedChannel>(common::UniqueFd(link[1])), std::move(rx_road));
   std::expected<PageStats, std::string> sent;
-  std::thread sender([&] { sent = send_pages(*from, *image, tx); });
-  auto restored = restore(*to, *image, rx, none);
+  std::thread sender([&] { sent = send_pages(*from, *image, sink); });
+  auto restored = restore(*to, *image, *rx, none);
+  rx.reset();  // (a sender still writing fails rather than waits)
   sender.join();
   REQUIRE_MESSAGE(sent, (sent ? "" : sent.error()));
   REQUIRE_MESSAGE(restored, (restored ? "" : restored.error()));
@@ -193,4 +206,14 @@ TEST_CASE("a frozen process is dumped and restored into another, and runs on") {
   for (int fd : {ready[0], ready[1], ctl[0], ctl[1], out[0]}) {
     ::close(fd);
   }
+}
+
+}  // namespace
+
+TEST_CASE("a frozen process is dumped and restored into another, and runs on") {
+  move_once(0);
+}
+
+TEST_CASE("the same with the pages on a second road of 4 slots beside the channel") {
+  move_once(4);
 }

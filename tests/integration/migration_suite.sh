@@ -20,6 +20,16 @@ log "up --nodes 3 (moves in ${MIG_MODE:-auto} mode)"
 out=$(mktemp -d /tmp/mos-migration.XXXXXX)
 trap 'rm -rf -- "$out"; cleanup' EXIT
 passed=() failed=()
+# With the test page road asked for, every move must say it took it.
+page_roads_ok() {
+  [[ ${MOSIX_PAGE_ROAD:-} == socket ]] || return 0
+  local moves roads
+  moves=$(grep -c '^migrated ' "$1" || true)
+  roads=$(grep -c '^migrated .*, pages on the socket road' "$1" || true)
+  ((moves == roads)) && return 0
+  echo "FAIL: $roads of $moves moves took the socket page road" >>"$1"
+  return 1
+}
 only=${MOS_MIG_ONLY:-}
 for src in "$MOS_SRC"/tests/migration/*.c; do
   name=$(basename "$src" .c)
@@ -30,8 +40,9 @@ for src in "$MOS_SRC"/tests/migration/*.c; do
     for _ in $(seq 10); do route+=(node2 home); done
   fi
   if "$MOSCLUSTER" exec node1 -- env MOS_BIN="$MOS_BIN" MIG_MODE="${MIG_MODE:-}" \
+    MOSIX_PAGE_ROAD="${MOSIX_PAGE_ROAD:-}" \
     bash "$MOS_SRC/tests/migration/run_one.sh" "$src" "$mig_bin/$name" "${route[@]}" \
-    >"$out/$name" 2>&1; then
+    >"$out/$name" 2>&1 && page_roads_ok "$out/$name"; then
     passed+=("$name")
     frozen=$({ grep -o 'frozen [0-9.]* ms' "$out/$name" || true; } | awk '{s+=$2; n++} END {if (n) printf "%d moves, %.1f ms frozen on average", n, s/n}')
     log "$name: PASS ($frozen)"
