@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,7 @@
 #include "common/MetricsServer.h"
 #include "common/control.pb.h"
 #include "gossip/GossipService.h"
+#include "home/Placement.h"
 #include "remote/GuestService.h"
 
 namespace {
@@ -160,6 +162,40 @@ void write_board_metrics(common::MetricsWriter& w, gossip::GossipService& board)
   w.sample("mosix_gossip_dropped_total", {{"reason", "unknown"}}, c.dropped_unknown());
 }
 
+// The board as the policy reads it (on the event loop's thread).
+std::vector<policy::NodeState> policy_nodes(gossip::GossipService& board,
+                                            const common::LinkManager& links) {
+  std::map<std::string, double> rtt;
+  for (const auto& s : links.status()) {
+    if (s.rtt_us() > 0) {
+      rtt[s.name()] = s.rtt_us() / 1e6;
+    }
+  }
+  std::vector<policy::NodeState> out;
+  for (const auto& v : board.snapshot()) {
+    const gossip::LoadRecord& r = *v.record;
+    policy::NodeState n;
+    n.name = r.node();
+    n.cluster = r.cluster();
+    n.cores = std::max(1u, r.cores());
+    n.speed = r.speed() > 0 ? r.speed() : 1.0;
+    n.load = r.load_local() + r.load_guest();
+    n.load_local = r.load_local();
+    n.mem_total = r.mem_total_bytes();
+    n.mem_free = r.mem_free_bytes();
+    n.guests = r.guests();
+    n.accepts_guests = r.accepts_guests();
+    n.accepts_clusters.assign(r.accepts_clusters().begin(), r.accepts_clusters().end());
+    n.age_s = std::chrono::duration<double>(v.age).count();
+    n.down = v.down;
+    if (auto it = rtt.find(n.name); it != rtt.end()) {
+      n.rtt_s = it->second;
+    }
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -211,6 +247,21 @@ int main(int argc, char** argv) {
       io, config, links,
       std::filesystem::read_symlink("/proc/self/exe").parent_path() / "mosguest");
   guests.register_control(control);
+
+  // Automatic migration of this home's programs, when the config asks for it.
+  std::unique_ptr<home::PlacementLoop> placement;
+  if (config.policy.automatic) {
+    placement = std::make_unique<home::PlacementLoop>(
+        config, [&]() -> std::optional<std::vector<policy::NodeState>> {
+          auto p = std::make_shared<std::promise<std::vector<policy::NodeState>>>();
+          auto f = p->get_future();
+          asio::post(io, [&, p] { p->set_value(policy_nodes(board, links)); });
+          if (f.wait_for(std::chrono::seconds(1)) != std::future_status::ready) {
+            return std::nullopt;
+          }
+          return f.get();
+        });
+  }
 
   // Prometheus metrics, when the config asks for them (metrics_port != 0).
   std::unique_ptr<common::MetricsServer> metrics;
@@ -275,6 +326,10 @@ int main(int argc, char** argv) {
     MOS_LOG_INFO("metrics: http://{}:{}/metrics", config.self().address, metrics->bound_port());
   }
 
+  if (placement) {
+    placement->start();
+  }
+
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) {
@@ -297,6 +352,9 @@ int main(int argc, char** argv) {
   MOS_LOG_INFO("node {} of cluster {} started (pid {})", config.node_name, config.cluster_name,
                getpid());
   io.run();
+  if (placement) {
+    placement->stop();  // (before the board it reads goes)
+  }
   MOS_LOG_INFO("stopped");
   return 0;
 }

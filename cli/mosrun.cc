@@ -196,7 +196,7 @@ int main(int argc, char** argv) {
       migrate_to = argv[++i];
       node.clear();
     } else if (a == "-L") {
-      // No automatic migration exists yet; accepted so scripts keep working.
+      home::no_automatic_migration();
     } else if (a == "-q") {
       quiet = true;
     } else if (a == "--help") {

@@ -38,6 +38,12 @@ struct GossipConfig {
   double down_after_s = 0.0;  // age bound after which a node is down; 0 = derived
 };
 
+// [policy] (docs/policy.md)
+struct PolicyConfig {
+  bool automatic = false;  // the daemon moves its programs' bodies by itself
+  double period_s = 1.0;   // one decision round per period
+};
+
 struct Config {
   std::filesystem::path source;  // the file this was loaded from
 
@@ -60,6 +66,9 @@ struct Config {
 
   // [[partner]]
   std::vector<PartnerCluster> partners;
+
+  // [policy]
+  PolicyConfig policy;
 
   // This node's own entry in `nodes` (load_config guarantees it exists).
   const NodeEntry& self() const;

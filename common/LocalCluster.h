@@ -113,8 +113,10 @@ struct GossipSettings {
   double period_s = 1.0;
   double down_after_s = 0.0;
 };
+// `automatic`: [policy] automatic = true (the daemons move bodies).
 std::string daemon_config(const NodeSpec& self, const std::vector<NodeSpec>& all,
-                          std::string_view log_level, const GossipSettings& gossip = {});
+                          std::string_view log_level, const GossipSettings& gossip = {},
+                          bool automatic = false);
 
 // Runs as PID 1 of a node's fresh mount namespace: the node's private mounts
 // and its hostname.

@@ -49,6 +49,11 @@ struct DeputySetup {
 // the process (status 126) if the kernel refuses any of it.
 DeputySetup prepare();
 
+// mosrun -L: the program, and every child it forks, is never moved by the
+// placement policy (`migrate` still moves it); mosps and the policy see it
+// as ProgramStatus.stay.
+void no_automatic_migration();
+
 // The same for a body on another node: dials the guest supervisor, proves
 // the session token, hides the link and sends `start` (with the deputy's
 // own fds filled in). On failure prints one line and exits with

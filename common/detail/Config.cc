@@ -536,6 +536,24 @@ void read_gossip(Reader& r, const toml::table& root, GossipConfig& g) {
   }
 }
 
+void read_policy(Reader& r, const toml::table& root, PolicyConfig& p) {
+  const toml::table* policy = r.table(root, "", "policy", Need::kOptional);
+  if (policy == nullptr) {
+    return;
+  }
+  r.refuse_unknown_keys(*policy, "policy", {"automatic", "period"});
+  if (auto a = r.boolean(*policy, "policy", "automatic", Need::kOptional)) {
+    p.automatic = a->value;
+  }
+  if (auto period = r.number(*policy, "policy", "period", Need::kOptional)) {
+    if (!(period->value >= 0.2 && period->value <= 60)) {
+      r.fail(*period, fmt::format("{} is out of range (0.2..60 seconds)", period->value));
+    } else {
+      p.period_s = period->value;
+    }
+  }
+}
+
 void read_partners(Reader& r, const toml::table& root, Config& c, AddressBook& book) {
   const toml::array* arr = r.table_array(root, "", "partner", Need::kOptional);
   if (arr == nullptr) {
@@ -596,10 +614,11 @@ std::expected<Config, std::string> parse_impl(std::string_view text, const fs::p
   Config c;
   c.source = source;
   AddressBook book;
-  r.refuse_unknown_keys(root, "", {"daemon", "cluster", "gossip", "partner"});
+  r.refuse_unknown_keys(root, "", {"daemon", "cluster", "gossip", "partner", "policy"});
   auto self = read_daemon(r, root, c);
   auto secret = read_cluster(r, root, c, book);
   read_gossip(r, root, c.gossip);
+  read_policy(r, root, c.policy);
   read_partners(r, root, c, book);
 
   if (self && r.ok()) {

@@ -258,7 +258,8 @@ Result<> ClusterState::save() const {
 }
 
 std::string daemon_config(const NodeSpec& self, const std::vector<NodeSpec>& all,
-                          std::string_view log_level, const GossipSettings& gossip) {
+                          std::string_view log_level, const GossipSettings& gossip,
+                          bool automatic) {
   std::string out = fmt::format(
       "# Written by moscluster up; removed by moscluster down.\n"
       "[daemon]\nnode = \"{}\"\ncontrol_socket = \"{}/mosixd.sock\"\nlog_level = \"{}\"\n\n"
@@ -267,6 +268,9 @@ std::string daemon_config(const NodeSpec& self, const std::vector<NodeSpec>& all
       self.name, kNodeRunDir.string(), log_level, kStateDir.string());
   out += fmt::format("\n[gossip]\nperiod = {}\ndown_after = {}\n", toml_float(gossip.period_s),
                      toml_float(gossip.down_after_s));
+  if (automatic) {
+    out += "\n[policy]\nautomatic = true\n";
+  }
   for (const auto& n : all) {
     out += fmt::format("\n[[cluster.node]]\nname = \"{}\"\naddress = \"{}\"\nspeed = {}\n", n.name,
                        n.address, toml_float(n.speed));

@@ -769,6 +769,25 @@ TEST_CASE("truncated and mangled files never crash the loader") {
   must_survive(f, "daemon.node = 9223372036854775807\ncluster.peer_port = -9223372036854775808\n");
 }
 
+TEST_CASE("the [policy] table turns automatic migration on, with a period") {
+  Fixture f;
+  auto off = f.parse(kMinimal);
+  REQUIRE_MESSAGE(off.has_value(), off.error());
+  CHECK_FALSE(off->policy.automatic);
+  CHECK(off->policy.period_s == 1.0);
+  auto on = f.parse(std::string(kMinimal) + "[policy]\nautomatic = true\nperiod = 2\n");
+  REQUIRE_MESSAGE(on.has_value(), on.error());
+  CHECK(on->policy.automatic);
+  CHECK(on->policy.period_s == 2.0);
+  for (const char* bad :
+       {"[policy]\nautomatc = true\n", "[policy]\nperiod = 0.1\n", "[policy]\nautomatic = 1\n"}) {
+    CAPTURE(bad);
+    auto c = f.parse(std::string(kMinimal) + bad);
+    REQUIRE_FALSE(c.has_value());
+    CHECK(contains(c.error(), "policy."));
+  }
+}
+
 TEST_SUITE_END();
 
 }  // namespace

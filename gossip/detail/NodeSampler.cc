@@ -57,8 +57,9 @@ std::optional<std::uint64_t> read_u64(const std::filesystem::path& p) {
   return std::nullopt;
 }
 
-// The memory cgroup (v1) path of this process, e.g. "/mosix/node2".
-std::optional<std::string> memory_cgroup(const std::filesystem::path& proc) {
+// The cgroup (v1) path of this process for `controller`, e.g. "/mosix/node2".
+std::optional<std::string> cgroup_of(const std::filesystem::path& proc,
+                                     std::string_view controller) {
   std::ifstream in(proc / "self/cgroup");
   std::string line;
   while (std::getline(in, line)) {
@@ -74,7 +75,7 @@ std::optional<std::string> memory_cgroup(const std::filesystem::path& proc) {
       if (end == std::string_view::npos) {
         end = ctrls.size();
       }
-      if (ctrls.substr(pos, end - pos) == "memory") {
+      if (ctrls.substr(pos, end - pos) == controller) {
         return line.substr(b + 1);
       }
       pos = end + 1;
@@ -148,7 +149,7 @@ NodeSample NodeSampler::sample() const {
       s.mem_free = value * 1024;
     }
   }
-  if (auto cg = memory_cgroup(proc_)) {
+  if (auto cg = cgroup_of(proc_, "memory")) {
     auto dir = cgroup_root_ / "memory" / std::filesystem::path(*cg).relative_path();
     auto limit = read_u64(dir / "memory.limit_in_bytes");
     auto usage = read_u64(dir / "memory.usage_in_bytes");
@@ -166,6 +167,23 @@ NodeSample NodeSampler::sample() const {
   } else {
     long n = ::sysconf(_SC_NPROCESSORS_ONLN);
     s.cores = n > 0 ? static_cast<std::uint32_t>(n) : 1;
+  }
+  // A CFS quota (cgroup v1 cpu) narrows the CPUs to what it allows, rounded
+  // up: a node limited to 1.5 CPUs has 2 cores (at its speed).
+  if (auto cg = cgroup_of(proc_, "cpu")) {
+    auto dir = cgroup_root_ / "cpu" / std::filesystem::path(*cg).relative_path();
+    for (;;) {
+      auto quota = read_u64(dir / "cpu.cfs_quota_us");  // -1 (no quota) does not parse
+      auto period = read_u64(dir / "cpu.cfs_period_us");
+      if (quota && period && *period > 0) {
+        const auto allowed = static_cast<std::uint32_t>((*quota + *period - 1) / *period);
+        s.cores = std::max<std::uint32_t>(1, std::min(s.cores, allowed));
+      }
+      if (dir == cgroup_root_ / "cpu" || !dir.has_parent_path() || dir.parent_path() == dir) {
+        break;
+      }
+      dir = dir.parent_path();
+    }
   }
   return s;
 }

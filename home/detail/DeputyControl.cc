@@ -63,6 +63,8 @@ struct State {
 };
 
 State* g = new State;  // one per process; a child deputy makes a new one
+// mosrun -L, for the program and every child deputy it forks.
+std::atomic<bool> g_stay{false};
 
 void kick_main() {
   siginfo_t si{};
@@ -199,6 +201,8 @@ wire::ProgramStatus status() {
   s.set_cpu_ms(g->cpu_before_ms + g->usage.cpu_ms());
   s.set_syscalls(g->syscalls.load());
   s.set_migrations(g->migrations);
+  s.set_stay(g_stay.load());
+  s.set_runnable(g->usage.runnable());
   if (g->samples.size() >= 2) {
     const auto& [t0, c0] = g->samples.front();
     const auto& [t1, c1] = g->samples.back();
@@ -460,3 +464,11 @@ bool is_link_signal(int sig, const siginfo_t* info) {
 }
 
 }  // namespace mos::home::detail
+
+namespace mos::home {
+
+void no_automatic_migration() {
+  detail::g_stay = true;
+}
+
+}  // namespace mos::home

@@ -65,6 +65,12 @@ std::vector<std::uint64_t> proc_stat_fields(pid_t pid) {
   return v;
 }
 
+char proc_state(pid_t pid) {
+  const auto text = common::read_text_file(fmt::format("/proc/{}/stat", pid)).value_or("");
+  const auto paren = text.rfind(')');
+  return paren == std::string::npos || paren + 2 >= text.size() ? 0 : text[paren + 2];
+}
+
 std::optional<MemorySize> proc_memory(pid_t pid) {
   static const long page = ::sysconf(_SC_PAGESIZE);
   unsigned long long vm = 0, rss = 0;

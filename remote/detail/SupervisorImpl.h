@@ -83,6 +83,7 @@ struct Member {
   bool bootstrapped = true;     // the first body starts by closing its listener copy
   bool link_gone = false;
   bool exited = false;        // BodyExited sent
+  double runnable = 1.0;      // decayed share of usage reports that found it runnable
   bool same_pid = false;      // the body's PID in its namespace is program_pid
   bool exec_pending = false;  // an exec was let through; not yet known to have worked
   std::string exec_path;

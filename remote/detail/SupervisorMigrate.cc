@@ -621,6 +621,10 @@ void Supervisor::report_usage() {
     }
     const auto st = proc_stat_fields(m.host_pid);
     u.set_cpu_ms((st[14] + st[15]) * 1000 / static_cast<std::uint64_t>(ticks));  // utime + stime
+    // What it adds to a node's load (the board counts runnable tasks),
+    // whatever share of a crowded CPU it gets.
+    m.runnable = 0.5 * m.runnable + 0.5 * (proc_state(m.host_pid) == 'R' ? 1.0 : 0.0);
+    u.set_runnable(m.runnable);
     (void)m.link->send(MsgType::kBodyUsage, u);
   }
 }
