@@ -175,7 +175,8 @@ void PlacementLoop::round() {
       }
     }
     for (const auto& p : config_.partners) {
-      snap.partners.push_back({p.name, p.priority, p.may_come_in, p.may_go_out, p.max_guests});
+      snap.partners.push_back({p.name, static_cast<std::uint32_t>(p.priority), p.may_come_in,
+                               p.may_go_out, p.max_guests});
     }
     snap.bodies.push_back(b);
     snap.seed = (rounds_ << 20) ^ static_cast<std::uint64_t>(pid);
