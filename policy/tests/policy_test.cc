@@ -345,3 +345,16 @@ TEST_CASE("a target refuses a body when others came on the same news, or it has 
   now.mem_free = 100 << 20;
   CHECK_FALSE(admit(now, body(1), 0.0));  // 64 MiB would leave under 10%
 }
+
+TEST_CASE("a quiet body away from home goes back only under the load rule") {
+  // On n2 with another body (2 runnable), home n1 runs one: going home
+  // would only swap the crowding, and the body barely talks to home.
+  auto s = snap({node("n1", 1.0), node("n2", 2.0)}, {body(7)}, "n2");
+  s.nodes[0].rtt_s = 0.001;
+  s.bodies[0].syscall_rate = 2;  // 0.2% of its time waiting
+  CHECK(decide(s).empty());
+  s.nodes[0].load = 0.0;  // home idle: now it pays
+  auto d = decide(s);
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].target == "n1");
+}
