@@ -27,4 +27,8 @@ std::string json_quote(std::string_view s);
 // 1536 -> "1.5K": binary units, one decimal.
 std::string human_bytes(double bytes);
 
+// An environment variable in ASCII lower case ("" when unset): settings
+// such as MOSIX_RDMA=Off.
+std::string lower_env(const char* name);
+
 }  // namespace mos::common

@@ -127,6 +127,10 @@ struct Params {
 
 // ---- the cost -----------------------------------------------------------
 
+// What the body adds to a node's load: its cpu, as a runnable process's
+// worth (0.05 to 1: a body that sleeps adds less).
+double demand(const BodyProfile& b);
+
 // n^u with n the number of live nodes (at least 2).
 double resource_cost(double utilisation, std::size_t nodes);
 

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+#include <cstdlib>
+
 namespace mos::common {
 
 std::string json_quote(std::string_view s) {
@@ -17,6 +20,15 @@ std::string json_quote(std::string_view s) {
     }
   }
   return out + "\"";
+}
+
+std::string lower_env(const char* name) {
+  const char* v = std::getenv(name);
+  std::string out = v != nullptr ? v : "";
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
 }
 
 std::string human_bytes(double b) {

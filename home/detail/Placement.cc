@@ -143,7 +143,8 @@ void PlacementLoop::round() {
         !common::parse_payload(*f, s)) {
       continue;  // gone, or not answering now
     }
-    Tracked t = tracked_.count(pid) ? tracked_[pid] : Tracked{};
+    const auto known = tracked_.find(pid);
+    Tracked t = known != tracked_.end() ? known->second : Tracked{};
     policy::BodyProfile b = profile(s, t, now, config_);
     seen[pid] = t;
     if (b.stay || b.migrating || moved) {
@@ -164,7 +165,7 @@ void PlacementLoop::round() {
     // runnable (its CPU use is only its share of a crowded node), once
     // reported.
     if (s.runnable() > 0 || s.cpu_ms() > 0) {
-      b.cpu = std::max(s.runnable(), 0.05);
+      b.cpu = s.runnable();
     }
     // (The policy takes a round trip to home from the body's node: ours
     // to that node.)
@@ -193,7 +194,7 @@ void PlacementLoop::round() {
       loads += fmt::format(" {} {:.2f}/{}x{:.2f}", n.name, n.load, n.cores, n.speed);
     }
     MOS_LOG_INFO("placement: {} on {} -> {} ({}, {:.2f} saved; demand {:.2f}; loads{})", pid,
-                 s.where(), req.node(), policy::why_name(d.why), d.gain, b.cpu, loads);
+                 s.where(), req.node(), policy::why_name(d.why), d.gain, policy::demand(b), loads);
     auto r = ask_program(pid, common::MsgType::kMigrateRequest, req, kAskTimeout);
     wire::MigrateReply reply;
     seen[pid].asking = true;
@@ -206,7 +207,7 @@ void PlacementLoop::round() {
                                            : reply.error());
       continue;
     }
-    recent_.push_back({s.where(), d.target, std::clamp(b.cpu, 0.05, 1.0), now});
+    recent_.push_back({s.where(), d.target, policy::demand(b), now});
     moved = true;
   }
   tracked_ = std::move(seen);

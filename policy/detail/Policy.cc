@@ -20,9 +20,15 @@ double per_core(const NodeState& n, double load) {
   return std::max(0.0, load) / capacity;
 }
 
-// A runnable process's worth of the body (a body that sleeps adds less).
-double demand(const BodyProfile& b) {
-  return std::clamp(b.cpu, 0.05, 1.0);
+// A board entry the policy may act on: not down, not stale.
+bool fresh(const NodeState& n, const Params& p) {
+  return !n.down && n.age_s <= p.stale_s;
+}
+
+// Room for the body at n, with target_free_part of n's memory left.
+bool has_room(const NodeState& n, const BodyProfile& b, const Params& p) {
+  const double room = static_cast<double>(n.mem_free) - static_cast<double>(b.rss);
+  return room >= p.target_free_part * static_cast<double>(n.mem_total);
 }
 
 std::size_t live_nodes(const Snapshot& s) {
@@ -68,12 +74,8 @@ class Round {
     if (self_ != nullptr && cluster == self_->cluster) {
       return 0;
     }
-    for (const auto& p : s_.partners) {
-      if (p.cluster == cluster) {
-        return p.priority;
-      }
-    }
-    return kUnknownPartnerPriority;
+    const Partner* p = partner(cluster);
+    return p != nullptr ? p->priority : kUnknownPartnerPriority;
   }
 
   const Partner* partner(const std::string& cluster) const {
@@ -87,7 +89,7 @@ class Round {
 
   // Whether `b` may be sent to `t` at all (not counting cost).
   bool eligible(const BodyProfile& b, const NodeState& t) const {
-    if (t.name == s_.self || t.down || t.age_s > p_.stale_s) {
+    if (t.name == s_.self || !fresh(t, p_)) {
       return false;
     }
     const bool home = t.name == b.home_node;
@@ -113,9 +115,7 @@ class Round {
         }
       }
     }
-    // Room for it, with some left.
-    const double room = static_cast<double>(t.mem_free) - static_cast<double>(b.rss);
-    return room >= p_.target_free_part * static_cast<double>(t.mem_total);
+    return has_room(t, b, p_);
   }
 
   double overhead_at(const BodyProfile& b, const NodeState& t) const {
@@ -126,11 +126,9 @@ class Round {
     // ours to home (the cluster's links taken as alike), else ours to t.
     double rtt = t.rtt_s, tput = t.throughput_bps;
     if (s_.self != b.home_node) {
-      for (const auto& n : nodes_) {
-        if (n.name == b.home_node && n.rtt_s > 0) {
-          rtt = n.rtt_s;
-          tput = n.throughput_bps;
-        }
+      if (auto it = index_.find(b.home_node); it != index_.end() && nodes_[it->second].rtt_s > 0) {
+        rtt = nodes_[it->second].rtt_s;
+        tput = nodes_[it->second].throughput_bps;
       }
     }
     return remote_overhead(b, rtt, tput);
@@ -200,6 +198,10 @@ bool held(const BodyProfile& b, const Params& p) {
 }
 
 }  // namespace
+
+double demand(const BodyProfile& b) {
+  return std::clamp(b.cpu, 0.05, 1.0);
+}
 
 const char* why_name(Why w) {
   switch (w) {
@@ -381,7 +383,7 @@ std::vector<Decision> decide(const Snapshot& s, const Params& p) {
   auto spare_at = [&](const NodeState& t) {
     std::size_t fast = 0, idle = 0;
     for (const auto& n : s.nodes) {
-      if (!n.down && n.age_s <= p.stale_s && n.speed >= t.speed) {
+      if (fresh(n, p) && n.speed >= t.speed) {
         ++fast;
         idle += n.load < 0.5 ? 1 : 0;
       }
@@ -429,11 +431,7 @@ std::vector<Decision> decide(const Snapshot& s, const Params& p) {
 }
 
 bool admit(const NodeState& now, const BodyProfile& b, double seen_load, const Params& p) {
-  if (now.load >= seen_load + 1.0 - 1e-9) {
-    return false;
-  }
-  const double room = static_cast<double>(now.mem_free) - static_cast<double>(b.rss);
-  return room >= p.target_free_part * static_cast<double>(now.mem_total);
+  return now.load < seen_load + 1.0 - 1e-9 && has_room(now, b, p);
 }
 
 std::string place(const Snapshot& s, const BodyProfile& b, const Params& p) {

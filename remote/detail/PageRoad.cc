@@ -12,6 +12,7 @@
 
 #include "common/Log.h"
 #include "common/MsgType.h"
+#include "common/Text.h"
 
 namespace mos::remote::detail {
 
@@ -272,11 +273,7 @@ common::FrameStatus PageSource::buffered(common::Frame& out, std::string* error)
 
 RoadOffer RoadOffer::make() {
   RoadOffer o;
-  std::string want;
-  if (const char* v = std::getenv("MOSIX_PAGE_ROAD")) {
-    want = v;
-    std::ranges::transform(want, want.begin(), [](unsigned char c) { return std::tolower(c); });
-  }
+  const std::string want = common::lower_env("MOSIX_PAGE_ROAD");
   if (want == "socket") {
     o.kind_ = "socket";
     o.reason_ = "MOSIX_PAGE_ROAD=socket: a second TCP connection (a test road)";

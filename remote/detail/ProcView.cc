@@ -60,15 +60,9 @@ std::vector<std::uint64_t> proc_stat_fields(pid_t pid) {
   std::istringstream in(text.substr(paren + 2));
   std::string f;
   for (std::size_t i = 3; i < v.size() && in >> f; ++i) {
-    v[i] = std::strtoull(f.c_str(), nullptr, 10);
+    v[i] = i == 3 ? static_cast<unsigned char>(f[0]) : std::strtoull(f.c_str(), nullptr, 10);
   }
   return v;
-}
-
-char proc_state(pid_t pid) {
-  const auto text = common::read_text_file(fmt::format("/proc/{}/stat", pid)).value_or("");
-  const auto paren = text.rfind(')');
-  return paren == std::string::npos || paren + 2 >= text.size() ? 0 : text[paren + 2];
 }
 
 std::optional<MemorySize> proc_memory(pid_t pid) {

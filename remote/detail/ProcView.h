@@ -21,10 +21,8 @@ std::optional<std::string> body_proc_entry(const std::string& path, pid_t progra
 
 // The numeric fields of /proc/PID/stat, indexed as proc(5) numbers them
 // (1-based; 53 entries, zeros where absent or not a number, all zeros if
-// the process is gone).
+// the process is gone). Field 3, the state, is its letter ('R', 'S', ...).
 std::vector<std::uint64_t> proc_stat_fields(pid_t pid);
-// Its state letter (field 3: R, S, D, T, ...), 0 if it is gone.
-char proc_state(pid_t pid);
 
 // /proc/PID/statm's first two fields in bytes: the mapped size and the
 // resident set (nothing if the process is gone).

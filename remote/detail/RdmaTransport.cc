@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/Log.h"
+#include "common/Text.h"
 
 #if MOS_HAVE_RDMA
 #include <infiniband/verbs.h>
@@ -165,11 +166,7 @@ bool rdma_built() {
 
 RdmaChoice choose_page_transport() {
   RdmaChoice c;
-  std::string env;
-  if (const char* v = std::getenv("MOSIX_RDMA")) {
-    env = v;
-    std::ranges::transform(env, env.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  }
+  const std::string env = common::lower_env("MOSIX_RDMA");
   if (env == "off") {
     c = tcp("RDMA turned off by MOSIX_RDMA=off");
   } else if (!env.empty() && env != "on" && env != "auto") {

@@ -623,7 +623,7 @@ void Supervisor::report_usage() {
     u.set_cpu_ms((st[14] + st[15]) * 1000 / static_cast<std::uint64_t>(ticks));  // utime + stime
     // What it adds to a node's load (the board counts runnable tasks),
     // whatever share of a crowded CPU it gets.
-    m.runnable = 0.5 * m.runnable + 0.5 * (proc_state(m.host_pid) == 'R' ? 1.0 : 0.0);
+    m.runnable = 0.5 * m.runnable + 0.5 * (st[3] == 'R' ? 1.0 : 0.0);
     u.set_runnable(m.runnable);
     (void)m.link->send(MsgType::kBodyUsage, u);
   }

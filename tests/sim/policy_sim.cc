@@ -379,13 +379,7 @@ class Sim {
         }
         s.nodes[spec.home] = state(spec.home);
         jobs_[j].node = -1;
-        BodyProfile b;
-        b.id = static_cast<std::int64_t>(j);
-        b.home_node = names_[spec.home];
-        b.home_cluster = "sim";
-        b.cpu = 1.0;
-        b.rss = spec.mem;
-        b.syscall_rate = spec.syscall_rate;
+        const BodyProfile b = profile(static_cast<int>(j));
         // A refusal says the target's load now: the home tries again with
         // it, three times, then starts the job at home.
         for (int attempt = 0;; ++attempt) {
