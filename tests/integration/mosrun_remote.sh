@@ -75,7 +75,10 @@ done
 on node1 make -s -j2 -C "$w/build-native" || fail "make natively"
 on node1 "$M" -r node2 make -s -j2 -C "$w/build-remote" || fail "make -j2 under -r node2"
 [[ $(on node1 "$w/build-remote/prog") == 30 ]] || fail "the remotely built program: $(on node1 "$w/build-remote/prog")"
-[[ $(on node1 sha256sum <"$w/build-native/prog") == $(on node1 sha256sum <"$w/build-remote/prog") ]] ||
+# sha256sum reads the files on node1 (whose /tmp is its own, not this shell's).
+sum_native=$(on node1 sha256sum "$w/build-native/prog" | cut -d' ' -f1)
+sum_remote=$(on node1 sha256sum "$w/build-remote/prog" | cut -d' ' -f1)
+[[ -n $sum_native && $sum_native == "$sum_remote" ]] ||
   fail "make -j2 under -r node2 built a different binary"
 log "  identical: make -j2 (gcc) of a small program"
 
@@ -100,10 +103,18 @@ rc=$(status_of on node1 "$M" -r node2 sh -c 'exit 7')
 [[ $rc == 7 ]] || fail "exit 7 gave $rc"
 rc=$(status_of on node1 sh -c "$M -r node2 sleep 30 & p=\$!; sleep 1; kill -INT \$p; wait \$p")
 [[ $rc == 130 ]] || fail "SIGINT to the program gave $rc"
-out=$(on node1 sh -c "$M -r node2 python3 -c 'import signal, time
-signal.signal(signal.SIGUSR1, lambda *a: print(\"usr1\", flush=True))
+# The signal is sent once the handler is in place (python's start on a
+# loaded node can take longer than any fixed sleep), and the program waits
+# for it with a bound rather than for a fixed time.
+out=$(on node1 sh -c "$M -r node2 python3 -c 'import signal, time, sys
+got = []
+signal.signal(signal.SIGUSR1, lambda *a: (got.append(1), print(\"usr1\", flush=True)))
 print(\"ready\", flush=True)
-time.sleep(3)' & p=\$!; sleep 1.5; kill -USR1 \$p; wait \$p; echo rc=\$?")
+open(\"$w/usr1-ready\", \"w\").close()
+t = time.monotonic()
+while not got and time.monotonic() - t < 20: time.sleep(0.05)' & p=\$!
+i=0; while [ ! -e $w/usr1-ready ] && [ \$i -lt 400 ]; do i=\$((i+1)); sleep 0.05; done
+kill -USR1 \$p; wait \$p; echo rc=\$?")
 [[ $out == $'ready\nusr1\nrc=0' ]] || fail "a handled SIGUSR1: $out"
 # Job control: a stop of the deputy (as from Ctrl-Z) stops the body, CONT resumes both.
 out=$(on node1 sh -c "$M -r node2 sh -c 'i=0; while [ \$i -lt 40 ]; do i=\$((i+1)); sleep 0.1; done; echo finished' & p=\$!
