@@ -81,7 +81,7 @@ void print_error(std::string_view msg) {
              "usage: moscluster up --nodes N [--speeds S1,S2,..] [--mem M1,M2,..] [--mosixd PATH]\n"
              "                     [--mosctl PATH] [--timeout SECONDS] [--log-level LEVEL]\n"
              "                     [--gossip-period SECONDS] [--down-after SECONDS]\n"
-             "                     [--clock-offsets S1,S2,..] [--policy]\n"
+             "                     [--clock-offsets S1,S2,..] [--policy] [--policy-period S]\n"
              "       moscluster exec NODE [--] COMMAND [ARG...]\n"
              "       moscluster restart NODE [--mosixd PATH] | stop NODE | status | down\n"
              "Try 'moscluster --help'.\n",
@@ -104,6 +104,7 @@ void print_help() {
       "                       namespace: clocks that differ as other machines' do)\n"
       "     --policy          the daemons move bodies by themselves ([policy]\n"
       "                       automatic = true, docs/policy.md)\n"
+      "     --policy-period S  the same, deciding every S seconds (default 1)\n"
       "     --mosixd PATH     daemon binary (default: $MOSIXD, else next to moscluster)\n"
       "     --mosctl PATH     control tool (default: $MOSCTL, else next to moscluster)\n"
       "     --timeout SEC     how long to wait for the nodes to see each other\n"
@@ -372,7 +373,7 @@ struct UpOptions {
   std::chrono::seconds timeout = 30s;
   std::string log_level = "info";
   GossipSettings gossip;
-  bool policy = false;  // automatic migration on every node
+  double policy_period_s = 0.0;  // > 0: automatic migration on every node
 };
 
 Result<> check_interrupted() {
@@ -587,7 +588,7 @@ Result<> bring_up(const UpOptions& o) {
   MOS_TRY(start_node_inits(nodes, *cgroups, o.clock_offsets));
   for (const auto& n : nodes) {
     MOS_TRY(write_text_file(node_dir(n.name) / "mosixd.toml",
-                            daemon_config(n, nodes, o.log_level, o.gossip, o.policy)));
+                            daemon_config(n, nodes, o.log_level, o.gossip, o.policy_period_s)));
   }
   MOS_LOG_INFO("starting {} on every node", mosixd->string());
   for (const auto& n : nodes) {
@@ -815,8 +816,16 @@ UpOptions parse_up(const std::vector<std::string>& args) {
       }
       o.gossip.down_after_s = *t;
     } else if (args[i] == "--policy") {
-      o.policy = true;
+      if (o.policy_period_s == 0) {
+        o.policy_period_s = 1.0;
+      }
       ++i;
+    } else if (auto v = take_option(args, i, "--policy-period")) {
+      auto t = parse_number<double>(*v);
+      if (!t || !(*t >= 0.2 && *t <= 60)) {
+        usage_error(fmt::format("--policy-period: '{}' is not 0.2..60 seconds", *v));
+      }
+      o.policy_period_s = *t;
     } else if (auto v = take_option(args, i, "--log-level")) {
       if (!parse_log_level(*v)) {
         usage_error(fmt::format("--log-level: '{}' is not error, warn, info, debug or trace", *v));

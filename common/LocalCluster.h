@@ -113,10 +113,11 @@ struct GossipSettings {
   double period_s = 1.0;
   double down_after_s = 0.0;
 };
-// `automatic`: [policy] automatic = true (the daemons move bodies).
+// `policy_period_s` > 0: [policy] automatic = true with that period (the
+// daemons move bodies); 0: no automatic migration.
 std::string daemon_config(const NodeSpec& self, const std::vector<NodeSpec>& all,
                           std::string_view log_level, const GossipSettings& gossip = {},
-                          bool automatic = false);
+                          double policy_period_s = 0.0);
 
 // Runs as PID 1 of a node's fresh mount namespace: the node's private mounts
 // and its hostname.

@@ -4,10 +4,11 @@
 // how its body does (ProgramStatus: where it runs, memory, CPU time,
 // forwarded calls), decays the figures into a profile, runs policy::decide()
 // as the node where the body runs would, and carries a decision out by
-// asking the deputy to migrate (MigrateRequest, not waiting). One move a
+// asking the deputy to migrate (MigrateRequest, not waiting). A few moves a
 // round from this home, one at a time per body; bodies of `mosrun -L`
-// never. Moves asked for are added to the board's loads until the boards'
-// smoothed loads show them (correct()).
+// never. The boards' loads are smoothed and late; what this home's own
+// programs add to each node is known now, so the loop replaces the boards'
+// share of it by the present (Ours, correct()).
 //
 // A thread of its own: the deputies answer datagrams, which the daemon's
 // event loop must not wait for. The board comes from that loop through
@@ -39,7 +40,9 @@ class PlacementLoop {
   // round trip to each), or nothing if the board cannot be read now.
   using Board = std::function<std::optional<std::vector<policy::NodeState>>()>;
 
-  PlacementLoop(const common::Config& config, Board board, policy::Params params = {});
+  // `lstay`: mosctl lstay is on (this node's programs stay home).
+  PlacementLoop(const common::Config& config, std::function<bool()> lstay, Board board,
+                policy::Params params = {});
   ~PlacementLoop();
   PlacementLoop(const PlacementLoop&) = delete;
   PlacementLoop& operator=(const PlacementLoop&) = delete;
@@ -57,32 +60,42 @@ class PlacementLoop {
     std::chrono::steady_clock::time_point moved{};
     std::chrono::steady_clock::time_point asked{};  // a move asked for, not yet seen
     bool asking = false;
+    std::string where;    // its node when last seen (or the move's target)
+    double demand = 1.0;  // what it adds to that node's load
   };
   static policy::BodyProfile profile(const wire::ProgramStatus& status, Tracked& t,
                                      std::chrono::steady_clock::time_point now,
                                      const common::Config& config);
 
-  // A move this home asked for, as the boards do not show it yet: the
-  // boards' loads are smoothed (gossip/LoadAverager.h), so the source's
-  // drops by 1/8 and the target's rises by 3/8 of what is left a period.
-  struct Recent {
-    std::string from, to;
-    double demand = 1.0;
-    std::chrono::steady_clock::time_point at{};
+  // What this home's programs add to each node's load (node -> demand):
+  // `now` as this round found them (a body asked to move counts at its
+  // target), `shown` as the boards show it. The boards' loads are smoothed
+  // (gossip/LoadAverager.h): a rise appears 3/8 a gossip period, a fall
+  // 1/8; `shown` follows `now` by the same rule, a model of the boards'
+  // lag that needs no message.
+  struct Ours {
+    std::map<std::string, double> now;
+    std::map<std::string, double> shown;
+    bool started = false;
   };
-  // The nodes with what the boards have not caught up with yet.
-  static void correct(std::vector<policy::NodeState>& nodes, const std::vector<Recent>& recent,
-                      std::chrono::steady_clock::time_point now, double period_s);
+  // `shown` after `periods` gossip periods of `now` (the first call takes
+  // `now` as shown: a daemon that starts finds its programs on the boards).
+  static void follow(Ours& ours, double periods);
+  // The boards' loads with this home's share as it is now (never below
+  // what our own bodies there add).
+  static void correct(std::vector<policy::NodeState>& nodes, const Ours& ours);
 
  private:
   void run();
   void round();
 
   const common::Config& config_;
+  std::function<bool()> lstay_;
   Board board_;
   policy::Params params_;
   std::map<pid_t, Tracked> tracked_;
-  std::vector<Recent> recent_;
+  Ours ours_;
+  std::chrono::steady_clock::time_point last_round_{};
   std::uint64_t rounds_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -259,7 +259,7 @@ Result<> ClusterState::save() const {
 
 std::string daemon_config(const NodeSpec& self, const std::vector<NodeSpec>& all,
                           std::string_view log_level, const GossipSettings& gossip,
-                          bool automatic) {
+                          double policy_period_s) {
   std::string out = fmt::format(
       "# Written by moscluster up; removed by moscluster down.\n"
       "[daemon]\nnode = \"{}\"\ncontrol_socket = \"{}/mosixd.sock\"\nlog_level = \"{}\"\n\n"
@@ -268,8 +268,8 @@ std::string daemon_config(const NodeSpec& self, const std::vector<NodeSpec>& all
       self.name, kNodeRunDir.string(), log_level, kStateDir.string());
   out += fmt::format("\n[gossip]\nperiod = {}\ndown_after = {}\n", toml_float(gossip.period_s),
                      toml_float(gossip.down_after_s));
-  if (automatic) {
-    out += "\n[policy]\nautomatic = true\n";
+  if (policy_period_s > 0) {
+    out += fmt::format("\n[policy]\nautomatic = true\nperiod = {}\n", toml_float(policy_period_s));
   }
   for (const auto& n : all) {
     out += fmt::format("\n[[cluster.node]]\nname = \"{}\"\naddress = \"{}\"\nspeed = {}\n", n.name,

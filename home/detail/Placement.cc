@@ -24,6 +24,10 @@ constexpr auto kAskTimeout = std::chrono::milliseconds(300);
 constexpr auto kAskedFor = std::chrono::seconds(10);
 // Weight of a new CPU sample in the decayed figure.
 constexpr double kCpuWeight = 0.5;
+// Moves started by one round from this home. Each one is in the loads the
+// next decision of the round sees (Ours), so several do not make a herd;
+// more than a few a round would keep the deputies' daemon busy.
+constexpr int kMovesPerRound = 4;
 
 double seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
@@ -31,8 +35,9 @@ double seconds(Clock::duration d) {
 
 }  // namespace
 
-PlacementLoop::PlacementLoop(const common::Config& config, Board board, policy::Params params)
-    : config_(config), board_(std::move(board)), params_(params) {}
+PlacementLoop::PlacementLoop(const common::Config& config, std::function<bool()> lstay, Board board,
+                             policy::Params params)
+    : config_(config), lstay_(std::move(lstay)), board_(std::move(board)), params_(params) {}
 
 PlacementLoop::~PlacementLoop() {
   stop();
@@ -103,20 +108,41 @@ policy::BodyProfile PlacementLoop::profile(const wire::ProgramStatus& s, Tracked
   return b;
 }
 
-void PlacementLoop::correct(std::vector<policy::NodeState>& nodes,
-                            const std::vector<Recent>& recent, Clock::time_point now,
-                            double period_s) {
-  for (const auto& m : recent) {
-    const double k = seconds(now - m.at) / std::max(period_s, 0.05);
-    const double drop = m.demand * std::pow(7.0 / 8.0, k);  // not yet seen at the source
-    const double rise = m.demand * std::pow(5.0 / 8.0, k);  // not yet seen at the target
-    for (auto& n : nodes) {
-      if (n.name == m.from) {
-        n.load = std::max(0.0, n.load - drop);
-      } else if (n.name == m.to) {
-        n.load += rise;
-      }
+void PlacementLoop::follow(Ours& ours, double periods) {
+  if (!ours.started) {
+    ours.shown = ours.now;
+    ours.started = true;
+    return;
+  }
+  periods = std::max(0.0, periods);
+  const double rise = 1 - std::pow(5.0 / 8.0, periods);
+  const double fall = 1 - std::pow(7.0 / 8.0, periods);
+  for (const auto& [node, d] : ours.now) {
+    ours.shown.try_emplace(node, 0.0);
+  }
+  for (auto it = ours.shown.begin(); it != ours.shown.end();) {
+    const auto n = ours.now.find(it->first);
+    const double target = n != ours.now.end() ? n->second : 0.0;
+    it->second += (target - it->second) * (target > it->second ? rise : fall);
+    // (Forgotten once all but 1% of it is gone from the boards.)
+    if (n == ours.now.end() && it->second < 0.01) {
+      it = ours.shown.erase(it);
+    } else {
+      ++it;
     }
+  }
+}
+
+void PlacementLoop::correct(std::vector<policy::NodeState>& nodes, const Ours& ours) {
+  auto get = [](const std::map<std::string, double>& m, const std::string& k) {
+    const auto it = m.find(k);
+    return it != m.end() ? it->second : 0.0;
+  };
+  // The boards may lag more than the model (a gossip period in flight, a
+  // move still finishing): a node holds at least our bodies there.
+  for (auto& n : nodes) {
+    const double here = get(ours.now, n.name);
+    n.load = std::max(here, n.load - get(ours.shown, n.name) + here);
   }
 }
 
@@ -127,45 +153,71 @@ void PlacementLoop::round() {
     return;
   }
   const auto now = Clock::now();
-  // (Forgotten once the boards show all but 1% of it.)
-  const double period = config_.gossip.period_s;
-  std::erase_if(recent_, [&](const Recent& m) {
-    return seconds(now - m.at) > 35 * period;  // (7/8)^35 < 0.01
-  });
+  const double periods = last_round_ == Clock::time_point{}
+                             ? 0.0
+                             : seconds(now - last_round_) / std::max(config_.gossip.period_s, 0.05);
+  last_round_ = now;
+
+  // Every program's status first: where this home's load is, now.
+  struct Program {
+    wire::ProgramStatus status;
+    policy::BodyProfile body;
+  };
+  std::vector<Program> programs;
   std::map<pid_t, Tracked> seen;
-  // One move a round from this home: the next round sees it (corrected).
-  bool moved = false;
+  ours_.now.clear();
   for (pid_t pid : listed_programs()) {
     auto f = ask_program(pid, common::MsgType::kProgramStatusRequest, wire::ProgramStatusRequest{},
                          kAskTimeout);
-    wire::ProgramStatus s;
+    Program p;
     if (!f || f->type != common::to_wire(common::MsgType::kProgramStatus) ||
-        !common::parse_payload(*f, s)) {
-      continue;  // gone, or not answering now
+        !common::parse_payload(*f, p.status)) {
+      // Not answering now: where it was.
+      if (const auto known = tracked_.find(pid); known != tracked_.end()) {
+        seen[pid] = known->second;
+        ours_.now[known->second.where] += known->second.demand;
+      }
+      continue;
     }
     const auto known = tracked_.find(pid);
     Tracked t = known != tracked_.end() ? known->second : Tracked{};
-    policy::BodyProfile b = profile(s, t, now, config_);
+    p.body = profile(p.status, t, now, config_);
+    // What it adds to a node's load: how often its supervisor finds it
+    // runnable (its CPU use is only its share of a crowded node), once
+    // reported.
+    if (p.status.runnable() > 0 || p.status.cpu_ms() > 0) {
+      p.body.cpu = p.status.runnable();
+    }
+    t.demand = policy::demand(p.body);
+    // A body asked to move counts at its target until it is there.
+    if (!p.body.migrating || t.where.empty()) {
+      t.where = p.status.where();
+    }
+    ours_.now[t.where] += t.demand;
     seen[pid] = t;
-    if (b.stay || b.migrating || moved) {
+    programs.push_back(std::move(p));
+  }
+  follow(ours_, periods);
+
+  int moves = 0;
+  for (Program& p : programs) {
+    const wire::ProgramStatus& s = p.status;
+    const policy::BodyProfile& b = p.body;
+    const pid_t pid = s.pid();
+    if (b.stay || b.migrating || moves >= kMovesPerRound) {
       continue;
     }
     // The snapshot as the node where the body runs would see it.
     policy::Snapshot snap;
     snap.self = s.where();
+    snap.lstay = s.where() == config_.node_name && lstay_ && lstay_();
     snap.nodes = *nodes;
-    correct(snap.nodes, recent_, now, period);
+    correct(snap.nodes, ours_);
     const auto where =
         std::find_if(snap.nodes.begin(), snap.nodes.end(),
                      [&](const policy::NodeState& n) { return n.name == s.where(); });
     if (where == snap.nodes.end()) {
       continue;  // its node is not on our board (yet)
-    }
-    // What it adds to a node's load: how often its supervisor finds it
-    // runnable (its CPU use is only its share of a crowded node), once
-    // reported.
-    if (s.runnable() > 0 || s.cpu_ms() > 0) {
-      b.cpu = s.runnable();
     }
     // (The policy takes a round trip to home from the body's node: ours
     // to that node.)
@@ -175,9 +227,9 @@ void PlacementLoop::round() {
         n.rtt_s = rtt_there;
       }
     }
-    for (const auto& p : config_.partners) {
-      snap.partners.push_back({p.name, static_cast<std::uint32_t>(p.priority), p.may_come_in,
-                               p.may_go_out, p.max_guests});
+    for (const auto& partner : config_.partners) {
+      snap.partners.push_back({partner.name, static_cast<std::uint32_t>(partner.priority),
+                               partner.may_come_in, partner.may_go_out, partner.max_guests});
     }
     snap.bodies.push_back(b);
     snap.seed = (rounds_ << 20) ^ static_cast<std::uint64_t>(pid);
@@ -194,7 +246,7 @@ void PlacementLoop::round() {
       loads += fmt::format(" {} {:.2f}/{}x{:.2f}", n.name, n.load, n.cores, n.speed);
     }
     MOS_LOG_INFO("placement: {} on {} -> {} ({}, {:.2f} saved; demand {:.2f}; loads{})", pid,
-                 s.where(), req.node(), policy::why_name(d.why), d.gain, policy::demand(b), loads);
+                 s.where(), req.node(), policy::why_name(d.why), d.gain, seen[pid].demand, loads);
     auto r = ask_program(pid, common::MsgType::kMigrateRequest, req, kAskTimeout);
     wire::MigrateReply reply;
     seen[pid].asking = true;
@@ -207,8 +259,11 @@ void PlacementLoop::round() {
                                            : reply.error());
       continue;
     }
-    recent_.push_back({s.where(), d.target, policy::demand(b), now});
-    moved = true;
+    // The next decisions of this round see it at its target.
+    ours_.now[s.where()] -= seen[pid].demand;
+    ours_.now[d.target] += seen[pid].demand;
+    seen[pid].where = d.target;
+    ++moves;
   }
   tracked_ = std::move(seen);
 }

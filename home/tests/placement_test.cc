@@ -47,31 +47,51 @@ TEST_CASE("a program's profile decays its CPU use and notices its moves") {
   CHECK(b.stay);
 }
 
-TEST_CASE("moves asked for are added to the boards' loads until the boards show them") {
+TEST_CASE("the boards' share of this home's load is replaced by the present") {
   std::vector<policy::NodeState> nodes(3);
   nodes[0].name = "node1";
   nodes[0].load = 3.0;
   nodes[1].name = "node2";
   nodes[1].load = 0.0;
   nodes[2].name = "node3";
-  nodes[2].load = 0.0;
-  const auto t0 = Clock::now();
-  std::vector<home::PlacementLoop::Recent> recent = {{"node1", "node2", 1.0, t0}};
+  nodes[2].load = 0.5;  // another home's
+  home::PlacementLoop::Ours ours;
+  ours.now = {{"node1", 3.0}};
+  home::PlacementLoop::follow(ours, 0.0);  // the first round: the boards show it
+  CHECK(ours.shown.at("node1") == doctest::Approx(3.0));
+  // One body moved to node2 and another ended: at once, the loads say so.
+  ours.now = {{"node1", 1.0}, {"node2", 1.0}};
+  home::PlacementLoop::follow(ours, 0.0);
   auto now = nodes;
-  home::PlacementLoop::correct(now, recent, t0, 1.0);
-  CHECK(now[0].load == doctest::Approx(2.0));
+  home::PlacementLoop::correct(now, ours);
+  CHECK(now[0].load == doctest::Approx(1.0));
   CHECK(now[1].load == doctest::Approx(1.0));
-  CHECK(now[2].load == doctest::Approx(0.0));
-  // Two periods on, the boards have a part of it: the rest is added.
+  CHECK(now[2].load == doctest::Approx(0.5));
+  // Two periods on, the boards have a part of it (a fall is believed 1/8 a
+  // period, a rise 3/8): the model follows them, and the present stays.
+  home::PlacementLoop::follow(ours, 2.0);
+  CHECK(ours.shown.at("node1") == doctest::Approx(1.0 + 2.0 * 49.0 / 64));
+  CHECK(ours.shown.at("node2") == doctest::Approx(1.0 - 25.0 / 64));
   auto later = nodes;
-  later[0].load = 3.0 - (1 - 49.0 / 64);  // the source's averager after two samples
-  later[1].load = 1 - 25.0 / 64;          // the target's
-  home::PlacementLoop::correct(later, recent, t0 + std::chrono::seconds(2), 1.0);
-  CHECK(later[0].load == doctest::Approx(2.0));
+  later[0].load = ours.shown.at("node1");
+  later[1].load = ours.shown.at("node2");
+  home::PlacementLoop::correct(later, ours);
+  CHECK(later[0].load == doctest::Approx(1.0));
   CHECK(later[1].load == doctest::Approx(1.0));
-  // Never below zero.
+  // Long after, nothing of a node we left is remembered; never below zero.
+  ours.now = {{"node2", 1.0}};
+  home::PlacementLoop::follow(ours, 60.0);
+  CHECK(ours.shown.count("node1") == 0);
   auto empty = nodes;
-  empty[0].load = 0.2;
-  home::PlacementLoop::correct(empty, recent, t0, 1.0);
-  CHECK(empty[0].load == 0.0);
+  empty[1].load = 0.2;
+  home::PlacementLoop::correct(empty, ours);
+  CHECK(empty[1].load == doctest::Approx(1.0));  // our body is there
+  ours.shown["node3"] = 2.0;
+  home::PlacementLoop::correct(empty, ours);
+  CHECK(empty[2].load == 0.0);
+  // A board that has not seen our body arrive yet: the node holds it anyway.
+  ours.shown["node2"] = 0.6;
+  auto lagging = nodes;
+  home::PlacementLoop::correct(lagging, ours);
+  CHECK(lagging[1].load == doctest::Approx(1.0));
 }
