@@ -1,6 +1,7 @@
 // mosctl: administer the local node's daemon.
 //
 //   mosctl [--socket PATH] status [--json]
+//   mosctl [--socket PATH] block | unblock | lstay | nolstay | expel   (root)
 //
 // Exit codes: 0 ok, 2 usage, 3 no daemon reachable, 4 the daemon refused.
 
@@ -32,8 +33,13 @@ constexpr int kExitRefused = 4;
 void usage(FILE* out) {
   std::fputs(
       "usage: mosctl [--socket PATH] status [--json]\n"
+      "       mosctl [--socket PATH] block | unblock | lstay | nolstay | expel\n"
       "  status   this node's view of the cluster: every configured node,\n"
       "           whether its link is up, and the round-trip time\n"
+      "  block    accept no new guests (bodies of other homes); unblock: again\n"
+      "  lstay    keep this node's own programs home (no automatic moves out);\n"
+      "           nolstay: let them go again\n"
+      "  expel    block, and send every guest away (its home takes it back)\n"
       "  --socket the daemon's control socket (default /run/mosix/mosixd.sock,\n"
       "           or $MOSIX_SOCKET)\n",
       out);
@@ -75,7 +81,8 @@ void print_status(const wire::StatusReply& r, bool json) {
           common::json_quote(n.last_error()), n.on_board(), n.board_down(), n.age_s(), n.load(),
           n.speed(), n.cores(), n.mem_total(), n.mem_free());
     }
-    fmt::print("],\"configured\":{},\"up\":{}}}\n", r.nodes_size(), up);
+    fmt::print("],\"configured\":{},\"up\":{},\"blocked\":{},\"lstay\":{},\"guests\":{}}}\n",
+               r.nodes_size(), up, r.blocked(), r.lstay(), r.guests());
     return;
   }
   fmt::print("node {} of cluster {}, daemon pid {}, up {:.1f} s\n", r.node(), r.cluster(),
@@ -109,6 +116,46 @@ void print_status(const wire::StatusReply& r, bool json) {
                state_name(n.state()), rtt, load, speed, cores, mem, age, note);
   }
   fmt::print("{} nodes configured, {} up\n", r.nodes_size(), up);
+  if (r.blocked() || r.lstay() || r.guests() > 0) {
+    fmt::print("guests here: {}{}{}\n", r.guests(), r.blocked() ? "; blocked (no new guests)" : "",
+               r.lstay() ? "; lstay (our programs stay home)" : "");
+  }
+}
+
+int admin(const std::string& socket_path, std::string_view cmd) {
+  wire::AdminRequest req;
+  if (cmd == "block") {
+    req.set_op(wire::AdminRequest::BLOCK);
+  } else if (cmd == "unblock") {
+    req.set_op(wire::AdminRequest::UNBLOCK);
+  } else if (cmd == "lstay") {
+    req.set_op(wire::AdminRequest::LSTAY);
+  } else if (cmd == "nolstay") {
+    req.set_op(wire::AdminRequest::NOLSTAY);
+  } else {
+    req.set_op(wire::AdminRequest::EXPEL);
+  }
+  auto client = common::ControlClient::connect(socket_path);
+  if (!client) {
+    std::fprintf(stderr, "mosctl: %s\n", client.error().message.c_str());
+    return kExitNoDaemon;
+  }
+  wire::AdminReply reply;
+  auto r = client->call(MsgType::kAdminRequest, req, MsgType::kAdminReply, reply);
+  if (!r) {
+    std::fprintf(stderr, "mosctl %.*s: %s\n", static_cast<int>(cmd.size()), cmd.data(),
+                 r.error().message.c_str());
+    return r.error().kind == common::ControlError::Kind::kRefused ? kExitRefused : kExitNoDaemon;
+  }
+  if (cmd == "expel") {
+    fmt::print("blocked; asked the homes of {} guest{} to take them away\n", reply.asked_to_leave(),
+               reply.asked_to_leave() == 1 ? "" : "s");
+  } else {
+    fmt::print("{}; {}; {} guest{} here\n", reply.blocked() ? "blocked" : "taking guests",
+               reply.lstay() ? "lstay" : "no lstay", reply.guests(),
+               reply.guests() == 1 ? "" : "s");
+  }
+  return 0;
 }
 
 }  // namespace
@@ -136,6 +183,16 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   bool json = false;
+  for (std::string_view cmd : {"block", "unblock", "lstay", "nolstay", "expel"}) {
+    if (rest[0] == cmd) {
+      if (rest.size() > 1) {
+        std::fprintf(stderr, "mosctl %.*s: takes no arguments\n", static_cast<int>(cmd.size()),
+                     cmd.data());
+        return kExitUsage;
+      }
+      return admin(socket_path, cmd);
+    }
+  }
   if (rest[0] != "status") {
     std::fprintf(stderr, "mosctl: unknown command '%.*s'\n", static_cast<int>(rest[0].size()),
                  rest[0].data());

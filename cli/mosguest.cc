@@ -47,6 +47,7 @@ int report(common::FramedChannel& ctl, const std::string& error, std::uint16_t p
   wire::GuestReady r;
   r.set_port(port);
   r.set_error(error);
+  r.set_pid(static_cast<std::uint32_t>(::getpid()));
   (void)ctl.send(MsgType::kGuestReady, r);
   if (!error.empty()) {
     MOS_LOG_ERROR("{}", error);

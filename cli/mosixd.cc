@@ -15,6 +15,10 @@
 #include <future>
 #include <string>
 #include <string_view>
+#include <thread>
+
+#include "common/guest.pb.h"
+#include "common/migrate.pb.h"
 
 #include "common/Asio.h"
 #include "common/Auth.h"
@@ -27,6 +31,7 @@
 #include "common/control.pb.h"
 #include "gossip/GossipService.h"
 #include "home/Placement.h"
+#include "home/ProgramControl.h"
 #include "remote/GuestService.h"
 
 namespace {
@@ -196,6 +201,42 @@ std::vector<policy::NodeState> policy_nodes(gossip::GossipService& board,
   return out;
 }
 
+// A host asks us, the home, to take a program's body away (mosctl expel
+// there): it goes home, if it still runs on that host. On a thread of its
+// own (the deputy answers datagrams, which the event loop must not wait
+// for); it holds copies only, so it may outlive the daemon's objects.
+void take_body_away(std::string host, std::uint32_t pid, std::string reason) {
+  std::thread([host = std::move(host), pid, reason = std::move(reason)] {
+    constexpr auto kAsk = std::chrono::milliseconds(500);
+    auto f = home::ask_program(static_cast<pid_t>(pid), MsgType::kProgramStatusRequest,
+                               wire::ProgramStatusRequest{}, kAsk);
+    wire::ProgramStatus s;
+    if (!f || f->type != common::to_wire(MsgType::kProgramStatus) ||
+        !common::parse_payload(*f, s)) {
+      MOS_LOG_WARN("expel: {} asked us to take pid {} away, but it does not answer", host, pid);
+      return;
+    }
+    if (s.where() != host) {
+      MOS_LOG_INFO("expel: {} asked us to take pid {} away; it runs on {}", host, pid, s.where());
+      return;
+    }
+    wire::MigrateRequest req;
+    req.set_node("home");
+    req.set_wait(false);
+    auto r = home::ask_program(static_cast<pid_t>(pid), MsgType::kMigrateRequest, req, kAsk);
+    wire::MigrateReply reply;
+    if (!r || r->type != common::to_wire(MsgType::kMigrateReply) ||
+        !common::parse_payload(*r, reply) || !reply.error().empty()) {
+      MOS_LOG_WARN("expel: pid {} cannot leave {}: {}", pid, host,
+                   !r                      ? r.error().message
+                   : reply.error().empty() ? "no answer"
+                                           : reply.error());
+      return;
+    }
+    MOS_LOG_INFO("expel: pid {} leaves {} for home ({})", pid, host, reason);
+  }).detach();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -247,12 +288,25 @@ int main(int argc, char** argv) {
       io, config, links,
       std::filesystem::read_symlink("/proc/self/exe").parent_path() / "mosguest");
   guests.register_control(control);
+  board.set_guest_info([&] { return !guests.blocked(); },
+                       [&] { return static_cast<std::uint32_t>(guests.guests().size()); });
+  links.on_message(MsgType::kGuestLeave, [&](const std::string& peer, const common::Frame& f) {
+    wire::GuestLeave leave;
+    if (!common::parse_payload(f, leave) || leave.home_pid() == 0) {
+      MOS_LOG_WARN("expel: malformed request from {}", peer);
+      return;
+    }
+    take_body_away(peer, leave.home_pid(), leave.reason());
+  });
+  // mosctl lstay: this node's own programs stay home (read by the loop).
+  std::atomic<bool> lstay{false};
 
   // Automatic migration of this home's programs, when the config asks for it.
   std::unique_ptr<home::PlacementLoop> placement;
   if (config.policy.automatic) {
     placement = std::make_unique<home::PlacementLoop>(
-        config, [&]() -> std::optional<std::vector<policy::NodeState>> {
+        config, [&] { return lstay.load(); },
+        [&]() -> std::optional<std::vector<policy::NodeState>> {
           auto p = std::make_shared<std::promise<std::vector<policy::NodeState>>>();
           auto f = p->get_future();
           asio::post(io, [&, p] { p->set_value(policy_nodes(board, links)); });
@@ -283,6 +337,9 @@ int main(int argc, char** argv) {
         r.set_uptime_s(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         r.set_daemon_pid(static_cast<std::uint32_t>(getpid()));
+        r.set_blocked(guests.blocked());
+        r.set_lstay(lstay.load());
+        r.set_guests(static_cast<std::uint32_t>(guests.guests().size()));
         for (auto& s : links.status()) {
           if (auto v = board.find(s.name())) {
             const gossip::LoadRecord& rec = *v->record;
@@ -298,6 +355,45 @@ int main(int argc, char** argv) {
           *r.add_nodes() = std::move(s);
         }
         co_await c.reply(MsgType::kStatusReply, r);
+      });
+
+  control.on_request(
+      MsgType::kAdminRequest,
+      [&](common::ControlConnection& c, const common::Frame& f) -> asio::awaitable<void> {
+        wire::AdminRequest req;
+        if (!common::parse_payload(f, req) || req.op() == wire::AdminRequest::NONE ||
+            !wire::AdminRequest::Op_IsValid(req.op())) {
+          co_await c.reply_error(EINVAL, "malformed admin request");
+          co_return;
+        }
+        if (!c.peer_is_root()) {
+          co_await c.reply_error(EPERM, "only root may block, expel or lstay");
+          co_return;
+        }
+        wire::AdminReply r;
+        switch (req.op()) {
+          case wire::AdminRequest::BLOCK:
+            guests.set_blocked(true);
+            break;
+          case wire::AdminRequest::UNBLOCK:
+            guests.set_blocked(false);
+            break;
+          case wire::AdminRequest::LSTAY:
+          case wire::AdminRequest::NOLSTAY:
+            lstay = req.op() == wire::AdminRequest::LSTAY;
+            MOS_LOG_INFO("admin: lstay {}", lstay ? "on: our programs stay home" : "off");
+            break;
+          case wire::AdminRequest::EXPEL:
+            r.set_asked_to_leave(
+                static_cast<std::uint32_t>(guests.expel("expelled by the administrator")));
+            break;
+          default:
+            break;
+        }
+        r.set_blocked(guests.blocked());
+        r.set_lstay(lstay.load());
+        r.set_guests(static_cast<std::uint32_t>(guests.guests().size()));
+        co_await c.reply(MsgType::kAdminReply, r);
       });
 
   if (auto r = control.start(); !r) {

@@ -25,6 +25,8 @@ enum class MsgType : std::uint16_t {
   kStatusRequest = 100,
   kStatusReply = 101,
   kErrorReply = 102,
+  kAdminRequest = 103,  // mosctl block|unblock|lstay|nolstay|expel
+  kAdminReply = 104,
 
   kGossipWindow = 200,    // gossip/gossip.proto, over a peer link (too big for UDP)
   kGossipDatagram = 201,  // gossip/service.proto, the UDP envelope
@@ -64,6 +66,7 @@ enum class MsgType : std::uint16_t {
   kGuestReply = 403,
   kGuestSpec = 404,  // target daemon -> guest supervisor
   kGuestReady = 405,
+  kGuestLeave = 406,  // peer link, host daemon -> home daemon: move this body away
 
   // common/migrate.proto: live migration
   kMigrate = 500,       // deputy -> supervisor: move the body

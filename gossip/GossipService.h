@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -73,6 +74,12 @@ class GossipService {
   Duration down_after() const { return down_after_; }
   Duration period() const { return period_; }
   std::size_t window() const { return window_; }
+  // What our record says of guests: whether we take new ones (mosctl block)
+  // and how many run here. Unset: accepting, none.
+  void set_guest_info(std::function<bool()> accepts, std::function<std::uint32_t()> count) {
+    accepts_guests_ = std::move(accepts);
+    guest_count_ = std::move(count);
+  }
   void set_guest_classifier(std::function<bool(pid_t)> f) {
     sampler_.set_guest_classifier(std::move(f));
   }
@@ -109,6 +116,8 @@ class GossipService {
   NodeSampler sampler_;
   LoadAverager load_local_;
   LoadAverager load_guest_;
+  std::function<bool()> accepts_guests_;
+  std::function<std::uint32_t()> guest_count_;
   double speed_ = 1.0;
   std::mt19937_64 rng_;
   std::uint64_t datagram_seq_ = 0;

@@ -24,6 +24,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <sys/types.h>
 
 #include "common/Asio.h"
 #include "common/Config.h"
@@ -43,6 +46,13 @@ inline constexpr unsigned kGuestUid = 65534;
 inline constexpr unsigned kGuestGid = 65534;
 }  // namespace tuning
 
+// A body of another home running here (its supervisor alive).
+struct Guest {
+  pid_t supervisor = 0;
+  std::string home;            // the home node's name
+  std::uint32_t home_pid = 0;  // the program's PID there
+};
+
 struct GuestCounters {
   std::uint64_t requested = 0;  // asked of other nodes by local mosruns
   std::uint64_t started = 0;    // guest supervisors started here
@@ -56,6 +66,19 @@ class GuestService {
                std::filesystem::path guest_binary);
   void register_control(common::ControlServer& control);
   const GuestCounters& counters() const { return counters_; }
+
+  // mosctl block: requests for new guests are refused (EAGAIN, saying so);
+  // the bodies already here stay.
+  void set_blocked(bool blocked);
+  bool blocked() const { return blocked_; }
+  // The guests running here now. Kept in files under the daemon's run
+  // directory (guest-list/SUPERVISOR_PID), so a restarted daemon still
+  // knows the guests its predecessor took; a supervisor that is gone is
+  // dropped from the list.
+  std::vector<Guest> guests() const;
+  // mosctl expel: blocks, and asks every guest's home (GuestLeave) to take
+  // its body away. Returns how many homes were asked.
+  std::size_t expel(const std::string& why);
 
  private:
   struct Waiter;
@@ -74,6 +97,8 @@ class GuestService {
   std::map<std::uint64_t, std::shared_ptr<Waiter>> waiting_;
   std::uint64_t next_id_ = 1;
   GuestCounters counters_;
+  bool blocked_ = false;
+  std::filesystem::path registry_;
 };
 
 }  // namespace mos::remote

@@ -246,8 +246,8 @@ LoadRecord GossipService::own_record() {
   r.set_load_guest(load_guest_.update(s.runnable_guest));
   r.set_mem_total_bytes(s.mem_total);
   r.set_mem_free_bytes(s.mem_free);
-  r.set_guests(0);
-  r.set_accepts_guests(true);
+  r.set_guests(guest_count_ ? guest_count_() : 0);
+  r.set_accepts_guests(accepts_guests_ ? accepts_guests_() : true);
   r.add_accepts_clusters(config_.cluster_name);
   for (const auto& p : config_.partners) {
     if (p.may_come_in) {

@@ -9,10 +9,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 
+#include "common/Files.h"
 #include "common/FrameIo.h"
 #include "common/Log.h"
 #include "common/SessionLink.h"
+#include "common/Text.h"
 #include "common/Watchdog.h"
 
 namespace mos::remote {
@@ -28,7 +31,13 @@ struct GuestService::Waiter {
 
 GuestService::GuestService(asio::io_context& io, const common::Config& config,
                            common::LinkManager& links, std::filesystem::path guest_binary)
-    : io_(io), config_(config), links_(links), guest_binary_(std::move(guest_binary)) {
+    : io_(io),
+      config_(config),
+      links_(links),
+      guest_binary_(std::move(guest_binary)),
+      registry_(config.control_socket.parent_path() / "guest-list") {
+  std::error_code ec;
+  std::filesystem::create_directories(registry_, ec);
   links_.on_message(
       MsgType::kGuestRequest,
       [this](const std::string& peer, const common::Frame& f) { on_guest_request(peer, f); });
@@ -155,6 +164,16 @@ void GuestService::on_guest_request(const std::string& peer, const common::Frame
     links_.send(peer, MsgType::kGuestReply, refusal(peer, req.id(), EINVAL, "bad session token"));
     return;
   }
+  // A body already here may still move within this node (restore = false
+  // never comes from one), but no new one comes in.
+  if (blocked_) {
+    links_.send(peer, MsgType::kGuestReply,
+                refusal(peer, req.id(), EAGAIN,
+                        fmt::format("node {} takes no guests (blocked by its administrator: "
+                                    "mosctl block)",
+                                    config_.node_name)));
+    return;
+  }
   asio::co_spawn(io_, start_guest(peer, std::move(req)), asio::detached);
 }
 
@@ -238,6 +257,13 @@ asio::awaitable<wire::GuestReply> GuestService::launch_guest(std::string peer,
     co_return refusal(peer, req.id(), EAGAIN, failure);
   }
   ++counters_.started;
+  if (ready.pid() > 0) {
+    // (A failure to write only makes the guest unknown to expel; logged.)
+    const auto file = registry_ / std::to_string(ready.pid());
+    if (auto w = common::write_text_file(file, fmt::format("{} {}\n", peer, req.pid())); !w) {
+      MOS_LOG_WARN("guest: cannot record guest {}: {}", ready.pid(), w.error());
+    }
+  }
   MOS_LOG_INFO("guest: body of {} pid {} (uid {}) {} here, supervisor on port {}", peer, req.pid(),
                req.uid(), req.restore() ? "migrates" : "starts", ready.port());
   wire::GuestReply r;
@@ -245,6 +271,64 @@ asio::awaitable<wire::GuestReply> GuestService::launch_guest(std::string peer,
   r.set_address(config_.self().address);
   r.set_port(ready.port());
   co_return r;
+}
+
+void GuestService::set_blocked(bool blocked) {
+  if (blocked != blocked_) {
+    MOS_LOG_INFO("guest: {}", blocked ? "blocked: no new guests (mosctl block)"
+                                      : "unblocked: guests welcome again");
+  }
+  blocked_ = blocked;
+}
+
+std::vector<Guest> GuestService::guests() const {
+  std::vector<Guest> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(registry_, ec)) {
+    const std::string name = e.path().filename().string();
+    const auto pid = common::parse_number<pid_t>(name);
+    const auto comm = pid ? common::read_text_file(fmt::format("/proc/{}/comm", *pid))
+                          : std::expected<std::string, std::string>(std::unexpected("no pid"));
+    if (!pid || !comm || *comm != "mos-guest\n") {
+      std::filesystem::remove(e.path(), ec);  // its supervisor is gone
+      continue;
+    }
+    Guest g;
+    g.supervisor = *pid;
+    const auto text = common::read_text_file(e.path());
+    std::istringstream in(text ? *text : std::string());
+    std::string home, home_pid_text;
+    in >> home >> home_pid_text;
+    const auto home_pid = common::parse_number<std::uint32_t>(home_pid_text);
+    if (!home_pid || config_.find_node(home) == nullptr) {
+      MOS_LOG_WARN("guest: {} in {} is not a guest record", name, registry_.string());
+      continue;
+    }
+    if (home == config_.node_name) {
+      continue;  // our own program's body (migrate ... home): not a guest
+    }
+    g.home = home;
+    g.home_pid = *home_pid;
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+std::size_t GuestService::expel(const std::string& why) {
+  set_blocked(true);
+  std::size_t asked = 0;
+  for (const Guest& g : guests()) {
+    wire::GuestLeave leave;
+    leave.set_home_pid(g.home_pid);
+    leave.set_reason(why);
+    if (links_.send(g.home, MsgType::kGuestLeave, leave)) {
+      ++asked;
+      MOS_LOG_INFO("guest: asked {} to take pid {} away ({})", g.home, g.home_pid, why);
+    } else {
+      MOS_LOG_WARN("guest: cannot ask {} to take pid {} away: no link", g.home, g.home_pid);
+    }
+  }
+  return asked;
 }
 
 }  // namespace mos::remote
