@@ -357,6 +357,32 @@ int main(int argc, char** argv) {
         co_await c.reply(MsgType::kStatusReply, r);
       });
 
+  // mosrun -b: where a new program of ours should start.
+  control.on_request(
+      MsgType::kPlaceRequest,
+      [&](common::ControlConnection& c, const common::Frame& f) -> asio::awaitable<void> {
+        wire::PlaceRequest req;
+        if (!common::parse_payload(f, req)) {
+          co_await c.reply_error(EINVAL, "malformed place request");
+          co_return;
+        }
+        wire::PlaceReply r;
+        r.set_node(config.node_name);
+        if (!lstay) {
+          policy::Snapshot s;
+          s.self = config.node_name;
+          s.nodes = policy_nodes(board, links);
+          s.partners = home::PlacementLoop::partners(config);
+          policy::BodyProfile b;
+          b.home_node = config.node_name;
+          b.home_cluster = config.cluster_name;
+          b.cpu = 1.0;  // unknown yet: taken as busy
+          b.may_leave_cluster = req.may_leave_cluster();
+          r.set_node(policy::place(s, b));
+        }
+        MOS_LOG_DEBUG("place: a new program starts on {}", r.node());
+        co_await c.reply(MsgType::kPlaceReply, r);
+      });
   control.on_request(
       MsgType::kAdminRequest,
       [&](common::ControlConnection& c, const common::Frame& f) -> asio::awaitable<void> {

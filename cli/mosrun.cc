@@ -40,6 +40,7 @@
 #include "common/Log.h"
 #include "common/SessionLink.h"
 #include "common/UniqueFd.h"
+#include "common/control.pb.h"
 #include "common/guest.pb.h"
 #include "home/Deputy.h"
 #include "remote/Supervisor.h"
@@ -60,11 +61,14 @@ constexpr int kExitNotFound = 127;
 
 void usage(FILE* out) {
   std::fputs(
-      "usage: mosrun [-h | -r NODE | -M NODE] [-L] [-q] [--] PROGRAM [ARGS...]\n"
+      "usage: mosrun [-h | -r NODE | -M NODE | -b] [-L] [-G] [-q] [--] PROGRAM [ARGS...]\n"
       "  -h        run the body at home (the default)\n"
       "  -r NODE   run the body on NODE from the start\n"
+      "  -b        start the body on the best node (the placement policy's\n"
+      "            choice; home if it finds none better, or no daemon answers)\n"
       "  -M NODE   start at home, migrate the body to NODE as soon as it runs\n"
       "  -L        never migrate this program automatically\n"
+      "  -G        the policy may move it to partner clusters that let it in\n"
       "  -q        quiet: no messages from mosrun itself\n",
       out);
 }
@@ -94,17 +98,25 @@ std::string resolve(const std::string& prog) {
 
 // Asks the local daemon for a guest supervisor on `node`. Exits with the
 // documented code when there is none; nothing when the node is this one.
-std::optional<home::RemoteTarget> place_remote(const std::string& node, bool quiet) {
+// `best`: the node came from -b; if it cannot take the body now, the body
+// starts at home instead (nullopt) rather than mosrun failing.
+std::optional<home::RemoteTarget> place_remote(const std::string& node, bool quiet,
+                                               bool best = false) {
+  bool fell_back = false;
   auto say = [&](int code, const std::string& msg) {
     if (!quiet) {
-      std::fprintf(stderr, "mosrun: %s\n", msg.c_str());
+      std::fprintf(stderr, "mosrun: %s%s\n", msg.c_str(), best ? "; starting at home" : "");
     }
-    std::exit(code);
+    if (!best) {
+      std::exit(code);
+    }
+    fell_back = true;
   };
   auto client = common::ControlClient::connect(common::default_control_socket());
   if (!client) {
     say(kExitNoDaemon,
         fmt::format("-r {}: no mosixd on this node ({})", node, client.error().message));
+    return std::nullopt;
   }
   home::RemoteTarget t;
   t.node = node;
@@ -121,8 +133,11 @@ std::optional<home::RemoteTarget> place_remote(const std::string& node, bool qui
       say(e.errno_code == ENOENT ? kExitUnknownNode : kExitUnreachable,
           fmt::format("-r {}: {}", node, e.message));
     }
-    say(e.kind == common::ControlError::Kind::kNoDaemon ? kExitNoDaemon : kExitUnreachable,
-        fmt::format("-r {}: {}", node, e.message));
+    if (!fell_back) {
+      say(e.kind == common::ControlError::Kind::kNoDaemon ? kExitNoDaemon : kExitUnreachable,
+          fmt::format("-r {}: {}", node, e.message));
+    }
+    return std::nullopt;
   }
   if (reply.local()) {
     return std::nullopt;
@@ -130,6 +145,28 @@ std::optional<home::RemoteTarget> place_remote(const std::string& node, bool qui
   t.address = reply.address();
   t.port = static_cast<std::uint16_t>(reply.port());
   return t;
+}
+
+// mosrun -b: the node the daemon's policy finds best for a new body (its
+// place()); empty: home (also when no daemon answers: said, not fatal).
+std::string best_node(bool may_leave_cluster, bool quiet) {
+  auto warn = [&](const std::string& msg) {
+    if (!quiet) {
+      std::fprintf(stderr, "mosrun: -b: %s; starting at home\n", msg.c_str());
+    }
+    return std::string();
+  };
+  auto client = common::ControlClient::connect(common::default_control_socket());
+  if (!client) {
+    return warn(fmt::format("no mosixd on this node ({})", client.error().message));
+  }
+  wire::PlaceRequest req;
+  req.set_may_leave_cluster(may_leave_cluster);
+  wire::PlaceReply reply;
+  if (auto r = client->call(MsgType::kPlaceRequest, req, MsgType::kPlaceReply, reply); !r) {
+    return warn(r.error().message);
+  }
+  return reply.node();
 }
 
 [[noreturn]] void run_remote(const home::RemoteTarget& t, const std::string& path,
@@ -170,6 +207,8 @@ int main(int argc, char** argv) {
   std::string node;
   std::string migrate_to;
   bool quiet = false;
+  bool best = false;
+  bool leave_cluster = false;
   int i = 1;
   for (; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -182,12 +221,21 @@ int main(int argc, char** argv) {
     }
     if (a == "-h") {
       node.clear();
+      best = false;
+    } else if (a == "-b") {
+      best = true;
+      node.clear();
+      migrate_to.clear();
+    } else if (a == "-G") {
+      leave_cluster = true;
+      home::may_leave_cluster();
     } else if (a == "-r") {
       if (i + 1 >= argc) {
         std::fputs("mosrun: -r needs a node name\n", stderr);
         return kExitUsage;
       }
       node = argv[++i];
+      best = false;
     } else if (a == "-M") {
       if (i + 1 >= argc) {
         std::fputs("mosrun: -M needs a node name\n", stderr);
@@ -195,6 +243,7 @@ int main(int argc, char** argv) {
       }
       migrate_to = argv[++i];
       node.clear();
+      best = false;
     } else if (a == "-L") {
       home::no_automatic_migration();
     } else if (a == "-q") {
@@ -226,8 +275,11 @@ int main(int argc, char** argv) {
   for (char** e = environ; *e != nullptr; ++e) {
     envp.emplace_back(*e);
   }
+  if (best) {
+    node = best_node(leave_cluster, quiet);
+  }
   if (!node.empty()) {
-    if (auto target = place_remote(node, quiet)) {
+    if (auto target = place_remote(node, quiet, best)) {
       run_remote(*target, path, args, envp);  // does not return
     }
     // The node named is this one: the body runs at home.

@@ -27,6 +27,8 @@ enum class MsgType : std::uint16_t {
   kErrorReply = 102,
   kAdminRequest = 103,  // mosctl block|unblock|lstay|nolstay|expel
   kAdminReply = 104,
+  kPlaceRequest = 105,  // mosrun -b: where should a new program start?
+  kPlaceReply = 106,
 
   kGossipWindow = 200,    // gossip/gossip.proto, over a peer link (too big for UDP)
   kGossipDatagram = 201,  // gossip/service.proto, the UDP envelope

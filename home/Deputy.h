@@ -54,6 +54,10 @@ DeputySetup prepare();
 // as ProgramStatus.stay.
 void no_automatic_migration();
 
+// mosrun -G: the policy may move the program (and its children) to the
+// nodes of partner clusters that let it in (ProgramStatus.may_leave_cluster).
+void may_leave_cluster();
+
 // The same for a body on another node: dials the guest supervisor, proves
 // the session token, hides the link and sends `start` (with the deputy's
 // own fds filled in). On failure prints one line and exits with

@@ -50,6 +50,9 @@ class PlacementLoop {
   void start();
   void stop();
 
+  // The config's partner clusters as the policy takes them.
+  static std::vector<policy::Partner> partners(const common::Config& config);
+
   // What one round decides for one program (pure; the loop and the tests
   // call it): its profile from `status` and the tracking of earlier rounds.
   struct Tracked {
@@ -85,6 +88,17 @@ class PlacementLoop {
   // what our own bodies there add).
   static void correct(std::vector<policy::NodeState>& nodes, const Ours& ours);
 
+  // A move this home started: its memory leaves `from` for `to`.
+  struct Moving {
+    pid_t pid = 0;
+    std::string from, to;
+    std::uint64_t bytes = 0;
+    std::chrono::steady_clock::time_point at{};
+  };
+  // The boards' free memory with the moves they do not show yet.
+  static void correct_memory(std::vector<policy::NodeState>& nodes,
+                             const std::vector<Moving>& moving);
+
  private:
   void run();
   void round();
@@ -95,6 +109,7 @@ class PlacementLoop {
   policy::Params params_;
   std::map<pid_t, Tracked> tracked_;
   Ours ours_;
+  std::vector<Moving> moving_;
   std::chrono::steady_clock::time_point last_round_{};
   std::uint64_t rounds_ = 0;
   std::mutex mu_;

@@ -65,6 +65,7 @@ struct State {
 State* g = new State;  // one per process; a child deputy makes a new one
 // mosrun -L, for the program and every child deputy it forks.
 std::atomic<bool> g_stay{false};
+std::atomic<bool> g_may_leave{false};
 
 void kick_main() {
   siginfo_t si{};
@@ -202,6 +203,7 @@ wire::ProgramStatus status() {
   s.set_syscalls(g->syscalls.load());
   s.set_migrations(g->migrations);
   s.set_stay(g_stay.load());
+  s.set_may_leave_cluster(g_may_leave.load());
   s.set_runnable(g->usage.runnable());
   if (g->samples.size() >= 2) {
     const auto& [t0, c0] = g->samples.front();
@@ -469,6 +471,10 @@ namespace mos::home {
 
 void no_automatic_migration() {
   detail::g_stay = true;
+}
+
+void may_leave_cluster() {
+  detail::g_may_leave = true;
 }
 
 }  // namespace mos::home

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <functional>
 #include <random>
+
+#include "common/Text.h"
 
 #include "common/FrameIo.h"
 #include "common/Log.h"
@@ -28,6 +31,10 @@ constexpr double kCpuWeight = 0.5;
 // next decision of the round sees (Ours), so several do not make a herd;
 // more than a few a round would keep the deputies' daemon busy.
 constexpr int kMovesPerRound = 4;
+// A body's memory is counted as moved (the source's free memory up, the
+// target's down) until its move is done and this many gossip periods more
+// have passed: the boards' free memory is a fresh sample, not smoothed.
+constexpr double kMemoryShownAfterPeriods = 3.0;
 
 double seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
@@ -104,8 +111,18 @@ policy::BodyProfile PlacementLoop::profile(const wire::ProgramStatus& s, Tracked
   b.since_move_s = seconds(now - t.moved);
   b.moves = s.migrations();
   b.stay = s.stay();
+  b.may_leave_cluster = s.may_leave_cluster();
   b.migrating = s.state() == "migrating" || (t.asking && now - t.asked < kAskedFor);
   return b;
+}
+
+std::vector<policy::Partner> PlacementLoop::partners(const common::Config& config) {
+  std::vector<policy::Partner> out;
+  for (const auto& p : config.partners) {
+    out.push_back({p.name, static_cast<std::uint32_t>(p.priority), p.may_come_in, p.may_go_out,
+                   p.max_guests});
+  }
+  return out;
 }
 
 void PlacementLoop::follow(Ours& ours, double periods) {
@@ -143,6 +160,19 @@ void PlacementLoop::correct(std::vector<policy::NodeState>& nodes, const Ours& o
   for (auto& n : nodes) {
     const double here = get(ours.now, n.name);
     n.load = std::max(here, n.load - get(ours.shown, n.name) + here);
+  }
+}
+
+void PlacementLoop::correct_memory(std::vector<policy::NodeState>& nodes,
+                                   const std::vector<Moving>& moving) {
+  for (const auto& m : moving) {
+    for (auto& n : nodes) {
+      if (n.name == m.from) {
+        n.mem_free = std::min(n.mem_total, n.mem_free + m.bytes);
+      } else if (n.name == m.to) {
+        n.mem_free -= std::min(n.mem_free, m.bytes);
+      }
+    }
   }
 }
 
@@ -199,23 +229,36 @@ void PlacementLoop::round() {
   }
   follow(ours_, periods);
 
-  int moves = 0;
-  for (Program& p : programs) {
-    const wire::ProgramStatus& s = p.status;
-    const policy::BodyProfile& b = p.body;
-    const pid_t pid = s.pid();
-    if (b.stay || b.migrating || moves >= kMovesPerRound) {
-      continue;
+  // Memory moving with bodies this home sent, until the boards show it.
+  std::erase_if(moving_, [&](const Moving& m) {
+    const auto t = seen.find(m.pid);
+    const bool in_flight = t != seen.end() && t->second.asking;
+    return !in_flight && seconds(now - m.at) > kMemoryShownAfterPeriods * config_.gossip.period_s;
+  });
+
+  // Node by node: this home's bodies on one node decided together (the
+  // largest first under memory pressure; the best move for balance).
+  std::map<std::string, std::vector<std::size_t>> by_node;
+  for (std::size_t i = 0; i < programs.size(); ++i) {
+    const policy::BodyProfile& b = programs[i].body;
+    if (!b.stay && !b.migrating) {
+      by_node[programs[i].status.where()].push_back(i);
     }
-    // The snapshot as the node where the body runs would see it.
+  }
+  int moves = 0;
+  for (const auto& [node, members] : by_node) {
+    if (moves >= kMovesPerRound) {
+      break;
+    }
+    // The snapshot as that node would see it.
     policy::Snapshot snap;
-    snap.self = s.where();
-    snap.lstay = s.where() == config_.node_name && lstay_ && lstay_();
+    snap.self = node;
+    snap.lstay = node == config_.node_name && lstay_ && lstay_();
     snap.nodes = *nodes;
     correct(snap.nodes, ours_);
-    const auto where =
-        std::find_if(snap.nodes.begin(), snap.nodes.end(),
-                     [&](const policy::NodeState& n) { return n.name == s.where(); });
+    correct_memory(snap.nodes, moving_);
+    const auto where = std::find_if(snap.nodes.begin(), snap.nodes.end(),
+                                    [&](const policy::NodeState& n) { return n.name == node; });
     if (where == snap.nodes.end()) {
       continue;  // its node is not on our board (yet)
     }
@@ -227,43 +270,51 @@ void PlacementLoop::round() {
         n.rtt_s = rtt_there;
       }
     }
-    for (const auto& partner : config_.partners) {
-      snap.partners.push_back({partner.name, static_cast<std::uint32_t>(partner.priority),
-                               partner.may_come_in, partner.may_go_out, partner.max_guests});
+    snap.partners = partners(config_);
+    for (std::size_t i : members) {
+      snap.bodies.push_back(programs[i].body);
     }
-    snap.bodies.push_back(b);
-    snap.seed = (rounds_ << 20) ^ static_cast<std::uint64_t>(pid);
-    const auto decisions = policy::decide(snap, params_);
-    if (decisions.empty()) {
-      continue;
-    }
-    const policy::Decision& d = decisions.front();
-    wire::MigrateRequest req;
-    req.set_node(d.target == config_.node_name ? "home" : d.target);
-    req.set_wait(false);
+    snap.seed = (rounds_ << 20) ^ std::hash<std::string>{}(node);
+    policy::Params params = params_;
+    params.max_moves = static_cast<std::uint32_t>(kMovesPerRound - moves);
     std::string loads;
     for (const auto& n : snap.nodes) {
       loads += fmt::format(" {} {:.2f}/{}x{:.2f}", n.name, n.load, n.cores, n.speed);
     }
-    MOS_LOG_INFO("placement: {} on {} -> {} ({}, {:.2f} saved; demand {:.2f}; loads{})", pid,
-                 s.where(), req.node(), policy::why_name(d.why), d.gain, seen[pid].demand, loads);
-    auto r = ask_program(pid, common::MsgType::kMigrateRequest, req, kAskTimeout);
-    wire::MigrateReply reply;
-    seen[pid].asking = true;
-    seen[pid].asked = now;
-    if (!r || r->type != common::to_wire(common::MsgType::kMigrateReply) ||
-        !common::parse_payload(*r, reply) || !reply.error().empty()) {
-      MOS_LOG_INFO("placement: {} did not start its move: {}", pid,
-                   !r                      ? r.error().message
-                   : reply.error().empty() ? "no answer"
-                                           : reply.error());
-      continue;
+    for (const policy::Decision& d : policy::decide(snap, params)) {
+      if (moves >= kMovesPerRound) {
+        break;
+      }
+      const pid_t pid = static_cast<pid_t>(d.body);
+      Tracked& t = seen[pid];
+      const auto rss = std::find_if(members.begin(), members.end(),
+                                    [&](std::size_t i) { return programs[i].status.pid() == pid; });
+      const std::uint64_t bytes = rss != members.end() ? programs[*rss].status.rss_bytes() : 0;
+      wire::MigrateRequest req;
+      req.set_node(d.target == config_.node_name ? "home" : d.target);
+      req.set_wait(false);
+      MOS_LOG_INFO("placement: {} on {} -> {} ({}, {:.2f} saved; demand {:.2f}, rss {}; loads{})",
+                   pid, node, req.node(), policy::why_name(d.why), d.gain, t.demand,
+                   common::human_bytes(static_cast<double>(bytes)), loads);
+      auto r = ask_program(pid, common::MsgType::kMigrateRequest, req, kAskTimeout);
+      wire::MigrateReply reply;
+      t.asking = true;
+      t.asked = now;
+      if (!r || r->type != common::to_wire(common::MsgType::kMigrateReply) ||
+          !common::parse_payload(*r, reply) || !reply.error().empty()) {
+        MOS_LOG_INFO("placement: {} did not start its move: {}", pid,
+                     !r                      ? r.error().message
+                     : reply.error().empty() ? "no answer"
+                                             : reply.error());
+        continue;
+      }
+      // The next decisions of this round see it at its target.
+      ours_.now[node] -= t.demand;
+      ours_.now[d.target] += t.demand;
+      t.where = d.target;
+      moving_.push_back({pid, node, d.target, bytes, now});
+      ++moves;
     }
-    // The next decisions of this round see it at its target.
-    ours_.now[s.where()] -= seen[pid].demand;
-    ours_.now[d.target] += seen[pid].demand;
-    seen[pid].where = d.target;
-    ++moves;
   }
   tracked_ = std::move(seen);
 }

@@ -378,8 +378,9 @@ std::vector<Decision> decide(const Snapshot& s, const Params& p) {
 
   // 4. Balance: the cheapest node, when the saving is worth the move.
   const bool crowded = self->load > static_cast<double>(std::max(1u, self->cores)) + 0.5;
-  // (A body alone here moves for speed only while nodes as fast as the
-  // target are plentiful and idle: see Params::speed_move_idle_part.)
+  // (A body alone here moves for speed only: to a faster node, while nodes
+  // as fast as that are plentiful and idle, see Params::speed_move_idle_part.
+  // To a node as fast as this one it would gain nothing: it has its core.)
   auto spare_at = [&](const NodeState& t) {
     std::size_t fast = 0, idle = 0;
     for (const auto& n : s.nodes) {
@@ -413,7 +414,7 @@ std::vector<Decision> decide(const Snapshot& s, const Params& p) {
       const bool cpu_ok =
           (t->name == b.home_node && r.overhead_at(b, *self) >= p.home_overhead) ||
           (per_core(*t, t->load + p.load_margin * demand(b)) < per_core(*self, self->load) &&
-           (crowded || spare_at(*t)));
+           (crowded || (t->speed > self->speed && spare_at(*t))));
       if (gain > p.threshold * here && gain * horizon > here * r.move_seconds(b, *t) && cpu_ok &&
           gain > best_gain) {
         pick = i;

@@ -337,6 +337,18 @@ TEST_CASE("a body alone here moves for speed only while fast nodes are idle in n
   CHECK(d[0].target != "n1");
 }
 
+TEST_CASE("a body with a core to itself does not move to an idle node as fast") {
+  // Its supervisor's own work shows on the board beside it (1.37 for one
+  // body); every other node is idle and as fast: moving gains nothing.
+  auto s =
+      snap({node("n1", 0.0), node("n2", 1.37), node("n3", 0.0), node("n4", 0.0)}, {body(1)}, "n2");
+  CHECK(decide(s).empty());
+  // Two bodies on its one core: one goes.
+  s.nodes[1].load = 2.0;
+  s.bodies.push_back(body(2));
+  CHECK(decide(s).size() == 1);
+}
+
 TEST_CASE("a target refuses a body when others came on the same news, or it has no room") {
   NodeState now = node("n2", 1.0);
   CHECK(admit(now, body(1), 0.5));

@@ -28,7 +28,8 @@
 #       [--share CPU] [--ks 1,2,3,4,6] [--without 1,2,3,4,6]
 #       [--check PERCENT] [--slack S] [--period S]
 # --check: exit 1 unless every run with migration is within PERCENT of the
-# optimal (plus --slack seconds: the loop's reaction in a scaled-down run).
+# optimal (plus --slack seconds: the loop's reaction in a scaled-down run),
+# and, where a run without migration was made for k >= 2, at most 80% of it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${MOS_BIN:-$PWD/build/cli}
@@ -127,6 +128,11 @@ print('%.1f %.1f %.3f %d' % (opt, lower, w / opt, ok))")"
   printf '%3d %7d %12s %12s %8d %10s %12s %8s\n' "$k" "$procs" "$without" "$with" "$moves" "$opt" "$lower" "$ratio"
   if [[ -n $CHECK && $ok != 1 ]]; then
     echo "    k=$k: $with s is more than $CHECK% (+${SLACK} s) above the optimal $opt s" >&2
+    fail=1
+  fi
+  if [[ -n $CHECK && $without != - && $k -ge 2 ]] &&
+    ! python3 -c "import sys; sys.exit(0 if $with <= 0.8 * $without else 1)"; then
+    echo "    k=$k: with migration $with s is not far below the $without s without" >&2
     fail=1
   fi
 done

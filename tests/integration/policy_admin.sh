@@ -5,6 +5,7 @@
 #   mosctl block   node2 receives no guests (the policy and mosrun -r alike),
 #                  while the others spread to node3; unblock: node2 takes one;
 #   mosctl expel   node2's guests leave it and do not come back;
+#   mosrun -b      starts a program on the best node (home under lstay);
 #   only root may do any of it.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/moscluster.bash"
 
@@ -38,17 +39,24 @@ log "lstay: node1's programs stay home"
 [[ $(ctl node1 lstay) == *"lstay"* ]] || fail "mosctl lstay said nothing of it"
 ctl node1 status | grep -q "lstay (our programs stay home)" || fail "status does not show lstay"
 jobs=()
-for _ in 1 2 3; do
-  on node1 "$M" -h -q "$cpu" 1000000 >/dev/null 2>&1 &
+for flag in -h -h -b; do
+  on node1 "$M" "$flag" -q "$cpu" 1000000 >/dev/null 2>&1 &
   jobs+=($!)
 done
 # Killing the programs: their deputies are node1's mosruns.
-stop_jobs() { on node1 pkill -KILL -x bench_cpu_loop 2>/dev/null || true; on node1 pkill -KILL -x mosrun 2>/dev/null || true; wait "${jobs[@]}" 2>/dev/null || true; jobs=(); }
+# (wait with no job named would wait for the watchdog too.)
+stop_jobs() {
+  ((${#jobs[@]})) || return 0
+  on node1 pkill -KILL -x bench_cpu_loop 2>/dev/null || true
+  on node1 pkill -KILL -x mosrun 2>/dev/null || true
+  wait "${jobs[@]}" 2>/dev/null || true
+  jobs=()
+}
 trap 'stop_jobs; cleanup' EXIT
 wait_until 10 "three programs" bash -c "[[ \$('$MOSCLUSTER' exec node1 -- '$MOS_BIN/mosps' | wc -l) == 4 ]]"
 sleep 12
 p=$(places)
-[[ $p == " node1 node1 node1 | 0" ]] || fail "under lstay the programs moved: $p"
+[[ $p == " node1 node1 node1 | 0" ]] || fail "under lstay the programs moved (or -b left home): $p"
 
 log "block node2, nolstay node1: the programs spread, to node3 only"
 [[ $(ctl node2 block) == blocked* ]] || fail "mosctl block did not say blocked"
@@ -81,6 +89,16 @@ done
 [[ $(wc -w <<<"$(places)") == 5 ]] || fail "a program was lost: $(places)"
 grep -q "expel: pid .* leaves node2 for home" /run/moscluster/node1/mosixd.log || fail "node1 did not log the expel"
 log "  $(places)"
+
+log "mosrun -b: a new program starts where it costs least (not blocked node2)"
+n1=$(count_on node1) n3=$(count_on node3)
+on node1 "$M" -b -q "$cpu" 1000000 >/dev/null 2>&1 &
+jobs+=($!)
+wait_until 10 "the fourth program" bash -c "[[ \$('$MOSCLUSTER' exec node1 -- '$MOS_BIN/mosps' | wc -l) == 5 ]]"
+p=$(places)
+if ((n3 < n1)); then want=node3 had=$n3; else want=node1 had=$n1; fi
+[[ $(count_on "$want") == $((had + 1)) ]] || fail "mosrun -b did not start on $want: $p"
+[[ $p != *node2* ]] || fail "mosrun -b started on blocked node2: $p"
 stop_jobs
 assert_no_guests node2 node3
 log "passed"
