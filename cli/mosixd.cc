@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <string>
 #include <string_view>
@@ -452,12 +453,7 @@ int main(int argc, char** argv) {
     placement->start();
   }
 
-  asio::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&](boost::system::error_code ec, int sig) {
-    if (ec) {
-      return;
-    }
-    MOS_LOG_INFO("signal {}: shutting down", sig);
+  auto shut_down = [&] {
     if (metrics) {
       metrics->stop();
     }
@@ -467,7 +463,55 @@ int main(int argc, char** argv) {
     // Let the close frames and FINs go out, then end the loop.
     auto t = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(50));
     t->async_wait([&io, t](boost::system::error_code) { io.stop(); });
-  });
+  };
+  // A node that leaves sends its guests away first (their homes take them
+  // back), for up to kLeaveTimeout: less than the 10 s moscluster stop and
+  // init systems allow before SIGKILL. A second signal stops at once.
+  // Guests still here then run on (their supervisors do not need us).
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  bool leaving = false;
+  std::function<void(boost::system::error_code, int)> on_signal =
+      [&](boost::system::error_code ec, int sig) {
+        if (ec) {
+          return;
+        }
+        if (leaving) {
+          MOS_LOG_INFO("signal {}: shutting down now", sig);
+          shut_down();
+          return;
+        }
+        leaving = true;
+        signals.async_wait(on_signal);
+        const std::size_t asked = guests.guests().empty() ? 0 : guests.expel("its host is leaving");
+        if (asked == 0) {
+          MOS_LOG_INFO("signal {}: shutting down", sig);
+          shut_down();
+          return;
+        }
+        MOS_LOG_INFO("signal {}: leaving; asked the homes of {} guests to take them away", sig,
+                     asked);
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+              constexpr auto kLeaveTimeout = std::chrono::seconds(8);
+              const auto deadline = std::chrono::steady_clock::now() + kLeaveTimeout;
+              asio::steady_timer t(io);
+              std::size_t left = guests.guests().size();
+              while (left > 0 && std::chrono::steady_clock::now() < deadline) {
+                t.expires_after(std::chrono::milliseconds(250));
+                co_await t.async_wait(asio::use_awaitable);
+                left = guests.guests().size();
+              }
+              if (left > 0) {
+                MOS_LOG_WARN("leaving with {} guests still here: they run on", left);
+              } else {
+                MOS_LOG_INFO("every guest has left");
+              }
+              shut_down();
+            },
+            asio::detached);
+      };
+  signals.async_wait(on_signal);
   // A peer that disappears must not kill us with SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
 

@@ -6,6 +6,7 @@
 #                  while the others spread to node3; unblock: node2 takes one;
 #   mosctl expel   node2's guests leave it and do not come back;
 #   mosrun -b      starts a program on the best node (home under lstay);
+#   a node that stops sends its guests home before it goes;
 #   only root may do any of it.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/moscluster.bash"
 
@@ -99,6 +100,17 @@ p=$(places)
 if ((n3 < n1)); then want=node3 had=$n3; else want=node1 had=$n1; fi
 [[ $(count_on "$want") == $((had + 1)) ]] || fail "mosrun -b did not start on $want: $p"
 [[ $p != *node2* ]] || fail "mosrun -b started on blocked node2: $p"
+
+log "a node that stops sends its guests home first"
+on node1 "$M" -r node3 -q "$cpu" 1000000 >/dev/null 2>&1 &
+jobs+=($!)
+wait_until 10 "the fifth program" bash -c "[[ \$('$MOSCLUSTER' exec node1 -- '$MOS_BIN/mosps' | wc -l) == 6 ]]"
+(($(count_on node3) >= 1)) || fail "nothing on node3 to send away: $(places)"
+"$MOSCLUSTER" stop node3 >/dev/null
+p=$(places)
+[[ $(count_on node3) == 0 && $(wc -w <<<"$p") == 7 ]] || fail "after node3 stopped: $p"
+grep -q "every guest has left" /run/moscluster/node3/mosixd.log || fail "node3 did not see its guests leave"
+log "  $p"
 stop_jobs
 assert_no_guests node2 node3
 log "passed"
