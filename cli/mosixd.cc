@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -18,9 +19,6 @@
 #include <string_view>
 #include <thread>
 
-#include "common/guest.pb.h"
-#include "common/migrate.pb.h"
-
 #include "common/Asio.h"
 #include "common/Auth.h"
 #include "common/Config.h"
@@ -29,7 +27,10 @@
 #include "common/LinkManager.h"
 #include "common/Log.h"
 #include "common/MetricsServer.h"
+#include "common/Text.h"
 #include "common/control.pb.h"
+#include "common/guest.pb.h"
+#include "common/migrate.pb.h"
 #include "gossip/GossipService.h"
 #include "home/Placement.h"
 #include "home/ProgramControl.h"
@@ -299,6 +300,24 @@ int main(int argc, char** argv) {
     }
     take_body_away(peer, leave.home_pid(), leave.reason());
   });
+  // A move another home's loop chose: refused if we got a whole process
+  // busier than it saw, or have no room (policy::admit, on our own record).
+  guests.set_admission([&](double seen_load, std::uint64_t rss) -> std::string {
+    const auto nodes = policy_nodes(board, links);
+    const auto self = std::find_if(nodes.begin(), nodes.end(), [&](const policy::NodeState& n) {
+      return n.name == config.node_name;
+    });
+    policy::BodyProfile b;
+    b.rss = rss;
+    if (self == nodes.end() || policy::admit(*self, b, seen_load)) {
+      return {};
+    }
+    return fmt::format(
+        "node {} is busier than its sender saw (load {:.2f}, seen {:.2f}) or has no room for "
+        "{} (free {})",
+        config.node_name, self->load, seen_load, common::human_bytes(static_cast<double>(rss)),
+        common::human_bytes(static_cast<double>(self->mem_free)));
+  });
   // mosctl lstay: this node's own programs stay home (read by the loop).
   std::atomic<bool> lstay{false};
 
@@ -470,47 +489,46 @@ int main(int argc, char** argv) {
   // Guests still here then run on (their supervisors do not need us).
   asio::signal_set signals(io, SIGTERM, SIGINT);
   bool leaving = false;
-  std::function<void(boost::system::error_code, int)> on_signal =
-      [&](boost::system::error_code ec, int sig) {
-        if (ec) {
-          return;
-        }
-        if (leaving) {
-          MOS_LOG_INFO("signal {}: shutting down now", sig);
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
+                                                                      int sig) {
+    if (ec) {
+      return;
+    }
+    if (leaving) {
+      MOS_LOG_INFO("signal {}: shutting down now", sig);
+      shut_down();
+      return;
+    }
+    leaving = true;
+    signals.async_wait(on_signal);
+    const std::size_t asked = guests.guests().empty() ? 0 : guests.expel("its host is leaving");
+    if (asked == 0) {
+      MOS_LOG_INFO("signal {}: shutting down", sig);
+      shut_down();
+      return;
+    }
+    MOS_LOG_INFO("signal {}: leaving; asked the homes of {} guests to take them away", sig, asked);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          constexpr auto kLeaveTimeout = std::chrono::seconds(8);
+          const auto deadline = std::chrono::steady_clock::now() + kLeaveTimeout;
+          asio::steady_timer t(io);
+          std::size_t left = guests.guests().size();
+          while (left > 0 && std::chrono::steady_clock::now() < deadline) {
+            t.expires_after(std::chrono::milliseconds(250));
+            co_await t.async_wait(asio::use_awaitable);
+            left = guests.guests().size();
+          }
+          if (left > 0) {
+            MOS_LOG_WARN("leaving with {} guests still here: they run on", left);
+          } else {
+            MOS_LOG_INFO("every guest has left");
+          }
           shut_down();
-          return;
-        }
-        leaving = true;
-        signals.async_wait(on_signal);
-        const std::size_t asked = guests.guests().empty() ? 0 : guests.expel("its host is leaving");
-        if (asked == 0) {
-          MOS_LOG_INFO("signal {}: shutting down", sig);
-          shut_down();
-          return;
-        }
-        MOS_LOG_INFO("signal {}: leaving; asked the homes of {} guests to take them away", sig,
-                     asked);
-        asio::co_spawn(
-            io,
-            [&]() -> asio::awaitable<void> {
-              constexpr auto kLeaveTimeout = std::chrono::seconds(8);
-              const auto deadline = std::chrono::steady_clock::now() + kLeaveTimeout;
-              asio::steady_timer t(io);
-              std::size_t left = guests.guests().size();
-              while (left > 0 && std::chrono::steady_clock::now() < deadline) {
-                t.expires_after(std::chrono::milliseconds(250));
-                co_await t.async_wait(asio::use_awaitable);
-                left = guests.guests().size();
-              }
-              if (left > 0) {
-                MOS_LOG_WARN("leaving with {} guests still here: they run on", left);
-              } else {
-                MOS_LOG_INFO("every guest has left");
-              }
-              shut_down();
-            },
-            asio::detached);
-      };
+        },
+        asio::detached);
+  };
   signals.async_wait(on_signal);
   // A peer that disappears must not kill us with SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -70,6 +71,11 @@ class GuestService {
   // mosctl block: requests for new guests are refused (EAGAIN, saying so);
   // the bodies already here stay.
   void set_blocked(bool blocked);
+  // A move chosen by another home's placement loop (GuestRequest.automatic)
+  // is put to `check(seen_load, rss)` first: a non-empty answer refuses it
+  // (EAGAIN) with that reason (mosixd: policy::admit on our own record).
+  using Admission = std::function<std::string(double seen_load, std::uint64_t rss)>;
+  void set_admission(Admission check) { admission_ = std::move(check); }
   bool blocked() const { return blocked_; }
   // The guests running here now. Kept in files under the daemon's run
   // directory (guest-list/SUPERVISOR_PID), so a restarted daemon still
@@ -98,6 +104,7 @@ class GuestService {
   std::uint64_t next_id_ = 1;
   GuestCounters counters_;
   bool blocked_ = false;
+  Admission admission_;
   std::filesystem::path registry_;
 };
 

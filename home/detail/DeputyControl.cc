@@ -85,9 +85,12 @@ wire::MigrateReply failure(int e, const std::string& why) {
 }
 
 // Asks the local daemon for a guest supervisor at `node` ("home": this
-// node) that takes an image.
+// node) that takes an image. A move of the placement loop carries what
+// the target may refuse it for (`automatic`: see RemoteRunRequest).
 std::expected<MigrateOrder, wire::MigrateReply> place(const std::string& node,
-                                                      const std::string& where) {
+                                                      const std::string& where,
+                                                      const wire::MigrateRequest& asked,
+                                                      std::uint64_t rss) {
   auto client = common::ControlClient::connect(common::default_control_socket());
   if (!client) {
     return std::unexpected(failure(EHOSTDOWN, "no mosixd on this node: " + client.error().message));
@@ -99,6 +102,9 @@ std::expected<MigrateOrder, wire::MigrateReply> place(const std::string& node,
   req.set_token(o.token);
   req.set_restore(true);
   req.set_here(true);
+  req.set_automatic(asked.automatic());
+  req.set_seen_load(asked.seen_load());
+  req.set_rss(rss);
   wire::RemoteRunReply reply;
   auto r = client->call(MsgType::kRemoteRunRequest, req, MsgType::kRemoteRunReply, reply,
                         std::chrono::seconds(15));
@@ -134,6 +140,7 @@ std::string home_name() {
 wire::MigrateReply migrate(const wire::MigrateRequest& req) {
   const auto started = Clock::now();
   std::string where;
+  std::uint64_t rss = 0;
   {
     std::lock_guard lock(g->mu);
     if (g->busy || g->order) {
@@ -141,6 +148,7 @@ wire::MigrateReply migrate(const wire::MigrateRequest& req) {
     }
     g->busy = true;
     where = g->where;
+    rss = g->usage.rss_bytes();
   }
   auto done = [&](wire::MigrateReply r) {
     std::lock_guard lock(g->mu);
@@ -150,7 +158,7 @@ wire::MigrateReply migrate(const wire::MigrateRequest& req) {
   if (req.node().empty()) {
     return done(failure(EINVAL, "no node named"));
   }
-  auto o = place(req.node(), where);
+  auto o = place(req.node(), where, req, rss);
   if (!o) {
     return done(o.error());
   }

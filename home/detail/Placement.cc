@@ -7,12 +7,12 @@
 #include <cmath>
 #include <functional>
 #include <random>
-
-#include "common/Text.h"
+#include <set>
 
 #include "common/FrameIo.h"
 #include "common/Log.h"
 #include "common/MsgType.h"
+#include "common/Text.h"
 #include "home/ProgramControl.h"
 
 namespace mos::home {
@@ -205,7 +205,9 @@ void PlacementLoop::round() {
       // Not answering now: where it was.
       if (const auto known = tracked_.find(pid); known != tracked_.end()) {
         seen[pid] = known->second;
-        ours_.now[known->second.where] += known->second.demand;
+        if (!known->second.where.empty()) {
+          ours_.now[known->second.where] += known->second.demand;
+        }
       }
       continue;
     }
@@ -246,6 +248,7 @@ void PlacementLoop::round() {
     }
   }
   int moves = 0;
+  std::set<std::string> refused;
   for (const auto& [node, members] : by_node) {
     if (moves >= kMovesPerRound) {
       break;
@@ -257,6 +260,9 @@ void PlacementLoop::round() {
     snap.nodes = *nodes;
     correct(snap.nodes, ours_);
     correct_memory(snap.nodes, moving_);
+    for (auto& n : snap.nodes) {
+      n.accepts_guests = n.accepts_guests && !refused.contains(n.name);
+    }
     const auto where = std::find_if(snap.nodes.begin(), snap.nodes.end(),
                                     [&](const policy::NodeState& n) { return n.name == node; });
     if (where == snap.nodes.end()) {
@@ -293,6 +299,14 @@ void PlacementLoop::round() {
       wire::MigrateRequest req;
       req.set_node(d.target == config_.node_name ? "home" : d.target);
       req.set_wait(false);
+      // The target compares its own record with the board's, as we read
+      // it (not as corrected: its record lags as the board does).
+      req.set_automatic(true);
+      for (const auto& n : *nodes) {
+        if (n.name == d.target) {
+          req.set_seen_load(n.load);
+        }
+      }
       MOS_LOG_INFO("placement: {} on {} -> {} ({}, {:.2f} saved; demand {:.2f}, rss {}; loads{})",
                    pid, node, req.node(), policy::why_name(d.why), d.gain, t.demand,
                    common::human_bytes(static_cast<double>(bytes)), loads);
@@ -300,12 +314,19 @@ void PlacementLoop::round() {
       wire::MigrateReply reply;
       t.asking = true;
       t.asked = now;
-      if (!r || r->type != common::to_wire(common::MsgType::kMigrateReply) ||
-          !common::parse_payload(*r, reply) || !reply.error().empty()) {
+      // The deputy answers once the target's supervisor is up (its daemon
+      // starts it): often later than we wait. No answer is taken as a move
+      // under way; the next rounds see where the body is.
+      const bool late = !r && r.error().errno_code == ETIMEDOUT;
+      if (late) {
+        MOS_LOG_DEBUG("placement: {} is starting its move (no answer yet)", pid);
+      } else if (!r || r->type != common::to_wire(common::MsgType::kMigrateReply) ||
+                 !common::parse_payload(*r, reply) || !reply.error().empty()) {
         MOS_LOG_INFO("placement: {} did not start its move: {}", pid,
                      !r                      ? r.error().message
                      : reply.error().empty() ? "no answer"
                                              : reply.error());
+        refused.insert(d.target);  // (not tried again this round)
         continue;
       }
       // The next decisions of this round see it at its target.

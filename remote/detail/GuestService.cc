@@ -79,6 +79,9 @@ asio::awaitable<void> GuestService::on_remote_run(common::ControlConnection& c,
   g.set_uid(c.peer().uid);
   g.set_pid(static_cast<std::uint32_t>(c.peer().pid));
   g.set_restore(req.restore());
+  g.set_automatic(req.automatic());
+  g.set_seen_load(req.seen_load());
+  g.set_rss(req.rss());
   if (node->name == config_.node_name) {
     // A guest of our own (a body coming home).
     ++counters_.requested;
@@ -173,6 +176,13 @@ void GuestService::on_guest_request(const std::string& peer, const common::Frame
                                     "mosctl block)",
                                     config_.node_name)));
     return;
+  }
+  // A move the home's policy chose on its (older) news of us.
+  if (req.automatic() && admission_) {
+    if (std::string why = admission_(req.seen_load(), req.rss()); !why.empty()) {
+      links_.send(peer, MsgType::kGuestReply, refusal(peer, req.id(), EAGAIN, why));
+      return;
+    }
   }
   asio::co_spawn(io_, start_guest(peer, std::move(req)), asio::detached);
 }
