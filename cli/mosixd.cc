@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -207,8 +208,21 @@ std::vector<policy::NodeState> policy_nodes(gossip::GossipService& board,
 // there): it goes home, if it still runs on that host. On a thread of its
 // own (the deputy answers datagrams, which the event loop must not wait
 // for); it holds copies only, so it may outlive the daemon's objects.
+// At most kLeavesAtOnce at a time: a peer that floods us with GuestLeave
+// gets the rest dropped (logged), not a thread each.
+std::atomic<int> g_leaves{0};
+constexpr int kLeavesAtOnce = 16;
+
 void take_body_away(std::string host, std::uint32_t pid, std::string reason) {
+  if (g_leaves.fetch_add(1) >= kLeavesAtOnce) {
+    g_leaves.fetch_sub(1);
+    MOS_LOG_WARN("expel: {} asked us to take pid {} away: too many at once, dropped", host, pid);
+    return;
+  }
   std::thread([host = std::move(host), pid, reason = std::move(reason)] {
+    struct Done {
+      ~Done() { g_leaves.fetch_sub(1); }
+    } done;
     constexpr auto kAsk = std::chrono::milliseconds(500);
     auto f = home::ask_program(static_cast<pid_t>(pid), MsgType::kProgramStatusRequest,
                                wire::ProgramStatusRequest{}, kAsk);
